@@ -1,0 +1,78 @@
+// The one shape every function has. A mutation is pure and synchronous: it changes the
+// object it is handed (a private copy) and returns it, or returns a denial. The runner
+// (runner.ts) does everything else: matching, copying, diffing, answering.
+import type { z } from 'zod';
+import type { AdmissionRequest, Operation } from './review.ts';
+
+export interface AppliesTo {
+  /**
+   * Plural resource names as the apiserver sends them (`pods`), `resource/subresource`
+   * for a subresource (`nodes/status`), or `*` for every resource without a subresource.
+   */
+  readonly resources: readonly string[];
+  readonly operations: readonly Operation[];
+}
+
+/** How the function is registered with the apiserver (deploy manifests are generated from this). */
+export interface WebhookSettings {
+  /** What the apiserver does when the function cannot be reached in time. */
+  readonly failurePolicy: 'Fail' | 'Ignore';
+  /** Why that policy: written beside it in the generated configuration. */
+  readonly failurePolicyReason: string;
+  /** Only objects carrying this label key are sent (for Knative pods: serving.knative.dev/service). */
+  readonly objectLabelExists?: string;
+}
+
+export interface MutationContext<Config> {
+  /** The review's request, for namespace, user, operation, dryRun. Do not change it. */
+  readonly request: AdmissionRequest;
+  readonly config: Config;
+  /** Adds a warning to the answer (kubectl prints it). */
+  warn(message: string): void;
+}
+
+/** A refusal: `message` is what the user sees, so it names the annotation, field and problem. */
+export class Denial {
+  readonly message: string;
+  readonly code: number;
+  constructor(message: string, code = 403) {
+    this.message = message;
+    this.code = code;
+  }
+}
+
+export function deny(message: string, code = 403): Denial {
+  return new Denial(message, code);
+}
+
+/** A z.object of the variables read, optionally followed by a transform. */
+export type ConfigSchema = z.ZodType<unknown, Record<string, string | undefined>>;
+
+export interface Mutation<Schema extends ConfigSchema = ConfigSchema, Target = unknown> {
+  readonly name: string;
+  readonly description: string;
+  readonly appliesTo: AppliesTo;
+  /**
+   * Configuration, read once at start from the environment: each key is read from the
+   * variable of the same name in CONSTANT_CASE (`annotationPrefix` from ANNOTATION_PREFIX).
+   */
+  readonly config: Schema;
+  readonly webhook: WebhookSettings;
+  /**
+   * When `mutate` throws (a bug, not bad input): `deny` refuses the object, `allow` admits it
+   * unchanged with a warning. Chosen per function, in line with its failurePolicy.
+   */
+  readonly onError: 'deny' | 'allow';
+  /** Pure, synchronous and idempotent: a second run on its own output changes nothing. */
+  mutate(object: Target, context: MutationContext<z.output<Schema>>): Target | Denial;
+}
+
+/** Identity helper that gives a mutation's `mutate` its config and target types. */
+export function defineMutation<Schema extends ConfigSchema, Target>(
+  mutation: Mutation<Schema, Target>,
+): Mutation<Schema, Target> {
+  return mutation;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: registries hold mutations of every config and target
+export type AnyMutation = Mutation<ConfigSchema, any>;

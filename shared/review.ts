@@ -1,0 +1,75 @@
+// The AdmissionReview envelope (admission.k8s.io/v1 and v1beta1), checked with zod.
+// Only the envelope is checked: `object` and `oldObject` pass through untouched,
+// so no field of the admitted object is ever stripped, and large objects cost nothing here.
+import { z } from 'zod';
+import { HttpError } from './errors.ts';
+
+export const ADMISSION_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
+export type AdmissionVersion = (typeof ADMISSION_VERSIONS)[number];
+
+const groupVersionKind = z.object({ group: z.string(), version: z.string(), kind: z.string() });
+const groupVersionResource = z.object({ group: z.string(), version: z.string(), resource: z.string() });
+
+const userInfo = z.object({
+  username: z.string().optional(),
+  uid: z.string().optional(),
+  groups: z.array(z.string()).nullish(),
+  extra: z.record(z.string(), z.array(z.string()).nullable()).nullish(),
+});
+
+const kubernetesObject = z.record(z.string(), z.unknown());
+
+export const admissionRequestSchema = z.looseObject({
+  uid: z.string().min(1, 'must be a non-empty string'),
+  kind: groupVersionKind,
+  resource: groupVersionResource,
+  subResource: z.string().optional(),
+  requestKind: groupVersionKind.nullish(),
+  requestResource: groupVersionResource.nullish(),
+  requestSubResource: z.string().optional(),
+  name: z.string().optional(),
+  namespace: z.string().optional(),
+  operation: z.enum(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']),
+  userInfo: userInfo.optional(),
+  object: kubernetesObject.nullish(),
+  oldObject: kubernetesObject.nullish(),
+  dryRun: z.boolean().nullish(),
+  options: z.unknown().optional(),
+});
+
+export const admissionReviewSchema = z.object({
+  apiVersion: z.enum(ADMISSION_VERSIONS),
+  kind: z.literal('AdmissionReview'),
+  request: admissionRequestSchema,
+});
+
+export type AdmissionRequest = z.infer<typeof admissionRequestSchema>;
+export type AdmissionReview = z.infer<typeof admissionReviewSchema>;
+export type Operation = AdmissionRequest['operation'];
+export type KubernetesObject = z.infer<typeof kubernetesObject>;
+
+/** Checks the envelope; a malformed one is an HTTP 400 whose message names the field. */
+export function parseAdmissionReview(body: unknown): AdmissionReview {
+  const result = admissionReviewSchema.safeParse(body);
+  if (result.success) return result.data;
+  throw new HttpError(400, `invalid AdmissionReview: ${describeIssues(result.error.issues)}`);
+}
+
+/** Renders zod issues as `field: problem; field: problem`, the field written as a dotted path. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): string {
+  return issues
+    .map((issue) => {
+      const path = formatPath(issue.path, prefix);
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}
+
+export function formatPath(path: readonly PropertyKey[], prefix = ''): string {
+  let out = prefix;
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
