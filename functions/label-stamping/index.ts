@@ -83,7 +83,8 @@ export default defineMutation({
 
   mutate(object: Labelled, { config, request, warn }) {
     if (config.rules.length === 0) return object;
-    const metadata = (object.metadata ??= {});
+    object.metadata ??= {};
+    const metadata = object.metadata;
     for (const rule of config.rules) {
       const value = fill(rule, request);
       const present = metadata.labels?.[rule.key];

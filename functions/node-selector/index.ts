@@ -52,7 +52,8 @@ export default defineMutation({
     if (wanted instanceof Denial || wanted === undefined) return wanted ?? pod;
     if (Object.keys(wanted).length === 0) return pod;
     if (!pod.spec) return deny('the pod has no spec', 400);
-    const selector = (pod.spec.nodeSelector ??= {});
+    pod.spec.nodeSelector ??= {};
+    const selector = pod.spec.nodeSelector;
     for (const [label, value] of Object.entries(wanted)) {
       const present = selector[label];
       if (present === value) continue;

@@ -42,7 +42,9 @@ export default defineMutation({
     if (!volumes && !mounts) return pod;
     if (!pod.spec) return deny('the pod has no spec', 400);
 
-    const podVolumes = (pod.spec.volumes ??= []);
+    pod.spec.volumes ??= [];
+
+    const podVolumes = pod.spec.volumes;
     for (const [i, volume] of (volumes ?? []).entries()) {
       const present = podVolumes.find((v) => v.name === volume.name);
       if (!present) podVolumes.push(volume as V1Volume);
@@ -64,7 +66,8 @@ export default defineMutation({
         400,
       );
     }
-    const containerMounts = (container.volumeMounts ??= []);
+    container.volumeMounts ??= [];
+    const containerMounts = container.volumeMounts;
     for (const [i, mount] of mounts.entries()) {
       if (!podVolumes.some((v) => v.name === mount.name)) {
         return deny(
