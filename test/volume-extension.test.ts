@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { annotated, assertIdempotent, edited, type Json, judged, sharedFixture } from './support/reviews.ts';
+
+const knativePod = sharedFixture('knative-pod-netease-annotations.v1.json');
+const VOLUMES = 'knative.netease.dev/volumes';
+const MOUNTS = 'knative.netease.dev/volumeMounts';
+
+const userContainer = (pod: Json) => pod.spec.containers.find((c: Json) => c.name === 'user-container');
+const withVolumes = (volumes: unknown, mounts?: unknown) =>
+  annotated(knativePod, {
+    [VOLUMES]: volumes === undefined ? undefined : JSON.stringify(volumes),
+    [MOUNTS]: mounts === undefined ? undefined : JSON.stringify(mounts),
+  });
+
+describe('volume-extension', () => {
+  it('adds the annotated hostPath volume and mounts it into user-container only', async () => {
+    const result = await judged('volume-extension', knativePod);
+    const pod = result.object;
+    assert.deepEqual(pod.spec.volumes.at(-1), {
+      name: 'script-vol',
+      hostPath: { path: '/usr/local/nagent4docker' },
+    });
+    assert.deepEqual(userContainer(pod).volumeMounts.at(-1), {
+      name: 'script-vol',
+      mountPath: '/usr/local/nagent',
+    });
+    const queueProxy = pod.spec.containers.find((c: Json) => c.name === 'queue-proxy');
+    assert.deepEqual(queueProxy, knativePod.request.object.spec.containers[1]);
+    // Only adds: nothing that was there is replaced, so other webhooks' patches survive.
+    assert.deepEqual(
+      result.patch.map((op) => `${op.op} ${op.path}`),
+      ['add /spec/containers/0/volumeMounts/1', 'add /spec/volumes/1'],
+    );
+    await assertIdempotent('volume-extension', result, knativePod);
+  });
+
+  const allowed: { name: string; volumes?: unknown; mounts?: unknown; check: (pod: Json) => void }[] = [
+    {
+      name: 'several volume types, some without mounts',
+      volumes: [
+        { name: 'cache', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
+        { name: 'cfg', configMap: { name: 'app-config', items: [{ key: 'a', path: 'a.yaml' }] } },
+        { name: 'data', persistentVolumeClaim: { claimName: 'data' } },
+      ],
+      mounts: [
+        { name: 'cache', mountPath: '/cache' },
+        { name: 'cfg', mountPath: '/etc/app', readOnly: true },
+      ],
+      check: (pod) => {
+        assert.deepEqual(
+          pod.spec.volumes.map((v: Json) => v.name),
+          ['kube-api-access-7x2kq', 'cache', 'cfg', 'data'],
+        );
+        assert.deepEqual(
+          userContainer(pod).volumeMounts.map((m: Json) => m.mountPath),
+          ['/var/run/secrets/kubernetes.io/serviceaccount', '/cache', '/etc/app'],
+        );
+      },
+    },
+    {
+      name: 'volumes only',
+      volumes: [{ name: 'scratch', emptyDir: {} }],
+      check: (pod) => assert.equal(pod.spec.volumes.at(-1).name, 'scratch'),
+    },
+    {
+      name: 'mounts of a volume the pod already has',
+      mounts: [{ name: 'kube-api-access-7x2kq', mountPath: '/token', readOnly: true }],
+      check: (pod) => assert.equal(userContainer(pod).volumeMounts.at(-1).mountPath, '/token'),
+    },
+    {
+      name: 'a volume the pod already has, defaulted by the apiserver (reinvocation)',
+      volumes: [
+        {
+          name: 'kube-api-access-7x2kq',
+          projected: {
+            sources: [
+              { serviceAccountToken: { path: 'token', expirationSeconds: 3607 } },
+              { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+              {
+                downwardAPI: {
+                  items: [
+                    { path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } },
+                  ],
+                },
+              },
+            ],
+          },
+        },
+      ],
+      check: (pod) => assert.equal(pod.spec.volumes.length, 1),
+    },
+  ];
+  for (const c of allowed) {
+    it(`allows: ${c.name}`, async () => {
+      const reviewed = withVolumes(c.volumes, c.mounts);
+      const result = await judged('volume-extension', reviewed);
+      assert.equal(result.denial, undefined, result.denial);
+      c.check(result.object);
+      await assertIdempotent('volume-extension', result, reviewed);
+    });
+  }
+
+  const denied: {
+    name: string;
+    volumes?: unknown;
+    mounts?: unknown;
+    raw?: Record<string, string>;
+    message: RegExp;
+  }[] = [
+    {
+      name: 'bad JSON',
+      raw: { [VOLUMES]: '[{"name":' },
+      message: /denied the request: annotation knative\.netease\.dev\/volumes: not valid JSON/,
+    },
+    { name: 'not an array', volumes: { name: 'x' }, message: /volumes: .*expected array/ },
+    {
+      name: 'volume name not a DNS-1123 label',
+      volumes: [{ name: 'Script_Vol', emptyDir: {} }],
+      message: /volumes: item 0: name: "Script_Vol" must be a lowercase RFC 1123 label/,
+    },
+    {
+      name: 'two sources',
+      volumes: [{ name: 'x', emptyDir: {}, hostPath: { path: '/x' } }],
+      message: /item 0: volume "x" must have exactly one source .*found emptyDir, hostPath/,
+    },
+    {
+      name: 'no source',
+      volumes: [{ name: 'x' }],
+      message: /item 0: volume "x" must have exactly one source .*found none/,
+    },
+    {
+      name: 'misspelt source',
+      volumes: [{ name: 'x', hostpath: { path: '/x' } }],
+      message: /item 0: hostpath: is not a field of a core\/v1 Volume/,
+    },
+    {
+      name: 'relative hostPath',
+      volumes: [{ name: 'x', hostPath: { path: 'usr/local' } }],
+      message: /item 0: hostPath\.path: must be an absolute path/,
+    },
+    {
+      name: 'unknown field in a source',
+      volumes: [{ name: 'x', hostPath: { path: '/x', readonly: true } }],
+      message: /item 0: hostPath.*readonly/,
+    },
+    {
+      name: 'relative mountPath',
+      volumes: [{ name: 'x', emptyDir: {} }],
+      mounts: [{ name: 'x', mountPath: 'data' }],
+      message: /volumeMounts: item 0: mountPath: must be an absolute path/,
+    },
+    {
+      name: 'mount of an unknown volume',
+      mounts: [{ name: 'nope', mountPath: '/nope' }],
+      message:
+        /volumeMounts: item 0: name: no volume named "nope" in the pod or in knative\.netease\.dev\/volumes/,
+    },
+    {
+      name: 'two mounts on one mountPath',
+      volumes: [
+        { name: 'a', emptyDir: {} },
+        { name: 'b', emptyDir: {} },
+      ],
+      mounts: [
+        { name: 'a', mountPath: '/data' },
+        { name: 'b', mountPath: '/data' },
+      ],
+      message:
+        /volumeMounts: item 1: mountPath: "\/data" is already mounted in container "user-container" \(volume "a"\)/,
+    },
+    {
+      name: 'mountPath already used by the pod',
+      volumes: [{ name: 'a', emptyDir: {} }],
+      mounts: [{ name: 'a', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }],
+      message: /item 0: mountPath: .* is already mounted .*\(volume "kube-api-access-7x2kq"\)/,
+    },
+    {
+      name: 'same name, different definition',
+      volumes: [{ name: 'kube-api-access-7x2kq', emptyDir: {} }],
+      message: /volumes: item 0: name: the pod already has a different volume named "kube-api-access-7x2kq"/,
+    },
+    {
+      name: 'subPath escaping the volume',
+      volumes: [{ name: 'a', emptyDir: {} }],
+      mounts: [{ name: 'a', mountPath: '/a', subPath: '../etc' }],
+      message: /item 0: subPath: must be a relative path without "\.\."/,
+    },
+  ];
+  for (const c of denied) {
+    it(`denies: ${c.name}`, async () => {
+      const reviewed = c.raw ? annotated(knativePod, c.raw) : withVolumes(c.volumes, c.mounts);
+      const result = await judged('volume-extension', reviewed);
+      assert.match(result.denial ?? '(allowed)', c.message);
+      assert.ok(result.reply.response.status?.code && result.reply.response.status.code >= 400);
+    });
+  }
+
+  it('denies mounts when the target container is missing, and honours TARGET_CONTAINER', async () => {
+    const reviewed = edited(knativePod, (pod) => {
+      pod.spec.containers[0].name = 'app';
+    });
+    const missing = await judged('volume-extension', reviewed);
+    assert.match(
+      missing.denial ?? '',
+      /the pod has no container named "user-container" \(containers: app, queue-proxy\)/,
+    );
+    const configured = await judged('volume-extension', reviewed, { TARGET_CONTAINER: 'app' });
+    assert.equal(configured.object.spec.containers[0].volumeMounts.at(-1).name, 'script-vol');
+  });
+
+  it('reads annotations under ANNOTATION_PREFIX', async () => {
+    const reviewed = annotated(knativePod, {
+      'example.com/volumes': '[{"name":"other","emptyDir":{}}]',
+    });
+    const result = await judged('volume-extension', reviewed, { ANNOTATION_PREFIX: 'example.com' });
+    assert.deepEqual(
+      result.object.spec.volumes.map((v: Json) => v.name),
+      ['kube-api-access-7x2kq', 'other'],
+    );
+  });
+});
