@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { functionNamed } from '../functions/index.ts';
+import { loadConfig } from '../shared/config.ts';
+import { ConfigError } from '../shared/errors.ts';
+import { assertIdempotent, edited, judged, sample, sharedFixture } from './support/reviews.ts';
+
+const plainPod = sharedFixture('plain-pod-no-labels.v1.json');
+const knativePod = sharedFixture('knative-pod-netease-annotations.v1.json');
+const deployment = sample('deployment.json');
+
+describe('label-stamping', () => {
+  it('creates metadata.labels on an object that has none', async () => {
+    const env = { STAMP_LABELS: 'example.com/team=platform' };
+    const result = await judged('label-stamping', plainPod, env);
+    assert.deepEqual(result.object.metadata.labels, { 'example.com/team': 'platform' });
+    assert.deepEqual(result.patch, [
+      { op: 'add', path: '/metadata/labels', value: { 'example.com/team': 'platform' } },
+    ]);
+    await assertIdempotent('label-stamping', result, plainPod, env);
+  });
+
+  it('adds to existing labels on any kind, filling values from the request', async () => {
+    const env = {
+      STAMP_LABELS: 'example.com/created-by={user}, example.com/ns={namespace}\nexample.com/kind={kind}',
+    };
+    const result = await judged('label-stamping', deployment, env);
+    assert.deepEqual(result.object.metadata.labels, {
+      app: 'web',
+      'example.com/created-by': 'alice-example.com',
+      'example.com/ns': 'shop',
+      'example.com/kind': 'Deployment',
+    });
+    assert.ok(
+      result.patch.every((op) => op.op === 'add' && op.path.startsWith('/metadata/labels/example.com~1')),
+    );
+    await assertIdempotent('label-stamping', result, deployment, env);
+  });
+
+  it('sanitises request values into label values', async () => {
+    const env = { STAMP_LABELS: 'example.com/by={user}' };
+    const result = await judged('label-stamping', knativePod, env);
+    assert.equal(
+      result.object.metadata.labels['example.com/by'],
+      'system-serviceaccount-kube-system-replicaset-controller',
+    );
+    const long = edited(plainPod, (_o, request) => {
+      request.userInfo.username = `:${'x'.repeat(80)}@`;
+    });
+    const cut = await judged('label-stamping', long, env);
+    assert.equal(cut.object.metadata.labels['example.com/by'], 'x'.repeat(62));
+  });
+
+  it('keeps an existing label with another value (with a warning) unless OVERWRITE_LABELS=true', async () => {
+    const env = { STAMP_LABELS: 'app=stamped' };
+    const kept = await judged('label-stamping', deployment, env);
+    assert.deepEqual(kept.patch, []);
+    assert.match(kept.reply.response.warnings?.[0] ?? '', /label "app" kept as "web" \(configured "stamped"/);
+    const replaced = await judged('label-stamping', deployment, { ...env, OVERWRITE_LABELS: 'true' });
+    assert.deepEqual(replaced.patch, [{ op: 'replace', path: '/metadata/labels/app', value: 'stamped' }]);
+  });
+
+  it('reads more entries from STAMP_LABELS_FILE', async (t) => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'labels-'));
+    t.after(async () => (await import('node:fs')).rmSync(dir, { recursive: true }));
+    const file = join(dir, 'labels');
+    writeFileSync(file, '# stamped on everything\nexample.com/cost-center=cc-42\n');
+    const result = await judged('label-stamping', plainPod, { STAMP_LABELS: 'a=b', STAMP_LABELS_FILE: file });
+    assert.deepEqual(result.object.metadata.labels, { a: 'b', 'example.com/cost-center': 'cc-42' });
+  });
+
+  const badConfig: { env: Record<string, string>; message: RegExp }[] = [
+    { env: { STAMP_LABELS: 'novalue' }, message: /STAMP_LABELS: entry "novalue": expected key=value/ },
+    {
+      env: { STAMP_LABELS: 'Bad Key=x' },
+      message: /STAMP_LABELS: entry "Bad Key=x": key name part must consist/,
+    },
+    {
+      env: { STAMP_LABELS: 'k=bad value' },
+      message: /STAMP_LABELS: entry "k=bad value": value must be empty or/,
+    },
+    { env: { STAMP_LABELS: 'k={nope}' }, message: /unknown placeholder \{nope\}/ },
+    { env: { STAMP_LABELS: 'k=a,k=b' }, message: /key "k" is given twice/ },
+    {
+      env: { STAMP_LABELS: 'kubernetes.io/x=y' },
+      message: /reserved prefix "kubernetes.io" \(ALLOW_RESERVED_PREFIXES=true/,
+    },
+    { env: { STAMP_LABELS: 'node.k8s.io/x=y' }, message: /reserved prefix "node.k8s.io"/ },
+    { env: { OVERWRITE_LABELS: 'perhaps' }, message: /OVERWRITE_LABELS: / },
+    { env: { STAMP_LABELS_FILE: '/nonexistent/labels' }, message: /STAMP_LABELS_FILE: ENOENT/ },
+  ];
+  for (const c of badConfig) {
+    it(`refuses to start with ${JSON.stringify(c.env)}`, () => {
+      assert.throws(
+        () => loadConfig(functionNamed('label-stamping'), c.env),
+        (error: unknown) => error instanceof ConfigError && c.message.test(error.message),
+      );
+    });
+  }
+
+  it('allows reserved prefixes when configured', () => {
+    const config = loadConfig(functionNamed('label-stamping'), {
+      STAMP_LABELS: 'kubernetes.io/x=y',
+      ALLOW_RESERVED_PREFIXES: 'true',
+    }) as { rules: unknown[] };
+    assert.equal(config.rules.length, 1);
+  });
+
+  it('stamps nothing when nothing is configured', async () => {
+    const result = await judged('label-stamping', deployment);
+    assert.deepEqual(result.patch, []);
+  });
+});

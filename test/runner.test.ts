@@ -1,0 +1,237 @@
+// The core, independent of any one function: envelope checks, what is skipped, versions,
+// dry run, failures inside a mutation.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { z } from 'zod';
+import { functionNamed } from '../functions/index.ts';
+import { envName, loadConfig } from '../shared/config.ts';
+import { handleReview } from '../shared/handle.ts';
+import { defineMutation, deny } from '../shared/mutation.ts';
+import { allowReply } from '../shared/response.ts';
+import { parseAdmissionReview } from '../shared/review.ts';
+import { review } from '../shared/runner.ts';
+import { apiserverVerdict } from './support/apiserver.ts';
+import { answer, edited, type Json, judged, sample, sharedFixture } from './support/reviews.ts';
+
+const knativePod = sharedFixture('knative-pod-netease-annotations.v1.json');
+const POD_FUNCTIONS = ['volume-extension', 'node-selector'];
+
+describe('AdmissionReview envelope', () => {
+  const malformed: { name: string; body: unknown; message: RegExp }[] = [
+    { name: 'not an object', body: [], message: /invalid AdmissionReview: .*expected object/ },
+    {
+      name: 'wrong apiVersion',
+      body: { ...knativePod, apiVersion: 'admission.k8s.io/v2' },
+      message: /apiVersion: /,
+    },
+    { name: 'wrong kind', body: { ...knativePod, kind: 'Review' }, message: /kind: / },
+    {
+      name: 'no request',
+      body: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' },
+      message: /request: /,
+    },
+    { name: 'no uid', body: edited(knativePod, (_o, r) => delete r.uid), message: /request\.uid: / },
+    {
+      name: 'empty uid',
+      body: edited(knativePod, (_o, r) => (r.uid = '')),
+      message: /request\.uid: must be a non-empty string/,
+    },
+    {
+      name: 'bad operation',
+      body: edited(knativePod, (_o, r) => (r.operation = 'PATCH')),
+      message: /request\.operation: /,
+    },
+    {
+      name: 'object not an object',
+      body: edited(knativePod, (_o, r) => (r.object = 'pod')),
+      message: /request\.object: /,
+    },
+    {
+      name: 'resource missing',
+      body: edited(knativePod, (_o, r) => delete r.resource),
+      message: /request\.resource: /,
+    },
+  ];
+  for (const c of malformed) {
+    it(`answers 400 naming the field: ${c.name}`, () => {
+      const { status, body } = handleReview({ mutation: volumeExtension(), config: cfg() }, c.body);
+      assert.equal(status, 400);
+      assert.match((body as { message: string }).message, c.message);
+    });
+  }
+
+  it('answers 400 for a body that is not JSON', () => {
+    const { status, body } = handleReview({ mutation: volumeExtension(), config: cfg() }, '{"apiVersion": ');
+    assert.equal(status, 400);
+    assert.match((body as { message: string }).message, /body is not valid JSON/);
+  });
+
+  it('passes unknown fields of the object through untouched', async () => {
+    const reviewed = edited(knativePod, (pod) => {
+      pod.spec.futureField = { nested: [1, 2, { deep: true }] };
+      pod.metadata.annotations['example.com/x'] = 'y';
+    });
+    const result = await judged('volume-extension', reviewed);
+    assert.deepEqual(result.object.spec.futureField, { nested: [1, 2, { deep: true }] });
+    assert.ok(result.patch.every((op) => op.op === 'add'));
+  });
+});
+
+describe('what every function leaves alone', () => {
+  const untouched: { name: string; review: Json; functions: string[] }[] = [
+    { name: 'DELETE (object is null)', review: sample('pod-delete.json'), functions: POD_FUNCTIONS },
+    {
+      name: 'CONNECT (pods/exec)',
+      review: edited(knativePod, (_o, r) => {
+        r.operation = 'CONNECT';
+        r.subResource = 'exec';
+        r.object = { kind: 'PodExecOptions', apiVersion: 'v1', command: ['sh'] };
+      }),
+      functions: POD_FUNCTIONS,
+    },
+    {
+      name: 'a pods/status UPDATE',
+      review: edited(knativePod, (_o, r) => {
+        r.operation = 'UPDATE';
+        r.subResource = 'status';
+      }),
+      functions: POD_FUNCTIONS,
+    },
+    {
+      name: 'UPDATE of a pod (annotations only act at creation)',
+      review: edited(knativePod, (_o, r) => {
+        r.operation = 'UPDATE';
+        r.oldObject = structuredClone(r.object);
+      }),
+      functions: POD_FUNCTIONS,
+    },
+    {
+      name: 'another kind carrying the annotations',
+      review: edited(sample('deployment.json'), (o) => {
+        o.metadata.annotations = knativePod.request.object.metadata.annotations;
+      }),
+      functions: POD_FUNCTIONS,
+    },
+  ];
+  for (const c of untouched) {
+    for (const name of c.functions) {
+      it(`${name}: ${c.name} is allowed with no patch`, async () => {
+        const reply = answer(name, c.review);
+        assert.deepEqual(reply, allowReply('admission.k8s.io/v1', c.review.request.uid, []));
+        const verdict = await apiserverVerdict(c.review, reply);
+        assert.equal(verdict.accepted && verdict.allowed, true);
+      });
+    }
+  }
+
+  it('label-stamping skips DELETE and subresources', () => {
+    const env = { STAMP_LABELS: 'a=b' };
+    assert.equal(answer('label-stamping', sample('pod-delete.json'), env).response.patch, undefined);
+    const status = edited(knativePod, (_o, r) => {
+      r.operation = 'UPDATE';
+      r.subResource = 'status';
+    });
+    assert.equal(answer('label-stamping', status, env).response.patch, undefined);
+  });
+});
+
+describe('versions and dry run', () => {
+  it('answers v1beta1 in v1beta1, accepted by the apiserver, with the same patch as v1', async () => {
+    const v1 = await judged('volume-extension', sample('knative-pod-volumes.json'));
+    const beta = await judged('volume-extension', sample('knative-pod-volumes.v1beta1.json'));
+    assert.equal(beta.reply.apiVersion, 'admission.k8s.io/v1beta1');
+    assert.deepEqual(beta.patch, v1.patch);
+    assert.ok(v1.patch.length > 0);
+  });
+
+  it('answers a dryRun review exactly like the real one', async () => {
+    const dry = sharedFixture('knative-pod-netease-annotations.dryrun.v1.json');
+    assert.equal(dry.request.dryRun, true);
+    for (const name of ['volume-extension', 'node-selector', 'label-stamping']) {
+      const env = { STAMP_LABELS: 'example.com/by={user}' };
+      const real = answer(name, knativePod, env);
+      const dryReply = answer(name, dry, env);
+      assert.deepEqual({ ...dryReply.response, uid: '' }, { ...real.response, uid: '' });
+      assert.equal((await apiserverVerdict(dry, dryReply)).accepted, true);
+    }
+  });
+
+  it('never modifies the request object it was given', () => {
+    const reviewed = structuredClone(knativePod);
+    const before = structuredClone(reviewed);
+    answer('volume-extension', reviewed);
+    answer('node-selector', reviewed);
+    answer('label-stamping', reviewed, { STAMP_LABELS: 'a=b' });
+    assert.deepEqual(reviewed, before);
+  });
+});
+
+describe('a mutation that fails', () => {
+  const throwing = (onError: 'deny' | 'allow') =>
+    defineMutation({
+      name: 'broken',
+      description: 'throws',
+      appliesTo: { resources: ['pods'], operations: ['CREATE'] },
+      config: z.object({}),
+      webhook: { failurePolicy: 'Fail', failurePolicyReason: 'test' },
+      onError,
+      mutate(pod: Json) {
+        pod.metadata.labels.x = 'half-done';
+        throw new Error('boom');
+      },
+    });
+
+  it('is denied with code 500 and the uid when onError is deny, and the next review still works', async () => {
+    const reply = review({ mutation: throwing('deny'), config: {} }, parseAdmissionReview(knativePod));
+    assert.equal(reply.response.uid, knativePod.request.uid);
+    assert.equal(reply.response.allowed, false);
+    assert.deepEqual(reply.response.status, {
+      code: 500,
+      reason: 'InternalError',
+      message: 'broken: internal error: boom',
+    });
+    assert.equal((await apiserverVerdict(knativePod, reply)).accepted, true);
+    assert.equal(answer('volume-extension', knativePod).response.allowed, true);
+  });
+
+  it('is admitted unchanged with a warning when onError is allow', () => {
+    const reply = review({ mutation: throwing('allow'), config: {} }, parseAdmissionReview(knativePod));
+    assert.equal(reply.response.allowed, true);
+    assert.equal(reply.response.patch, undefined);
+    assert.match(reply.response.warnings?.[0] ?? '', /broken: internal error: boom \(admitted unchanged\)/);
+  });
+
+  it('returns a denial with the code chosen by the mutation', () => {
+    const denying = defineMutation({
+      ...throwing('deny'),
+      mutate: () => deny('no', 422),
+    });
+    const reply = review({ mutation: denying, config: {} }, parseAdmissionReview(knativePod));
+    assert.deepEqual(reply.response.status, { code: 422, reason: 'Invalid', message: 'no' });
+  });
+});
+
+describe('configuration', () => {
+  it('reads each key from its CONSTANT_CASE variable', () => {
+    assert.equal(envName('annotationPrefix'), 'ANNOTATION_PREFIX');
+    assert.equal(envName('stampLabelsFile'), 'STAMP_LABELS_FILE');
+    assert.deepEqual(loadConfig(volumeExtension(), { TARGET_CONTAINER: 'app' }), {
+      annotationPrefix: 'knative.netease.dev',
+      targetContainer: 'app',
+    });
+  });
+
+  it('names the variable and the problem', () => {
+    assert.throws(
+      () => loadConfig(volumeExtension(), { TARGET_CONTAINER: '' }),
+      /volume-extension: invalid configuration: TARGET_CONTAINER: /,
+    );
+  });
+});
+
+function volumeExtension() {
+  return functionNamed('volume-extension');
+}
+function cfg() {
+  return loadConfig(volumeExtension(), {});
+}
