@@ -13,6 +13,7 @@ import { ConfigError, HttpError } from '../shared/errors.ts';
 import { parseJsonBody } from '../shared/handle.ts';
 import { parseAdmissionReview } from '../shared/review.ts';
 import { review } from '../shared/runner.ts';
+import { createLogger, useLogger } from '../shared/telemetry/log.ts';
 import { explain } from './explain.ts';
 
 const usage = `usage: npm run --silent invoke -- <function> <request.json | -> [--explain]
@@ -24,6 +25,8 @@ function fail(message: string): never {
 }
 
 function main(): void {
+  // The answer is the output; review log lines (stderr) only when asked for with LOG_LEVEL.
+  if (!process.env.LOG_LEVEL) useLogger(createLogger({ level: 'silent' }));
   let parsed: ReturnType<
     typeof parseArgs<{
       options: { explain: { type: 'boolean' }; help: { type: 'boolean' } };

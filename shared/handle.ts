@@ -2,9 +2,11 @@
 // a body in, a status and a JSON body out. Envelope errors are 4xx with a message; anything
 // that reached a mutation is answered inside an AdmissionReview.
 import { HttpError } from './errors.ts';
+import type { RequestInfo } from './request-info.ts';
 import type { AdmissionReviewReply } from './response.ts';
-import { parseAdmissionReview } from './review.ts';
+import { type AdmissionReview, parseAdmissionReview } from './review.ts';
 import { type LoadedMutation, review } from './runner.ts';
+import { observeRejected } from './telemetry/observe.ts';
 
 export interface ErrorBody {
   code: number;
@@ -30,13 +32,25 @@ export function parseJsonBody(text: string): unknown {
   }
 }
 
-/** Answers a body already parsed as JSON (or raw text) with the function's AdmissionReview. */
-export function handleReview(fn: LoadedMutation, body: unknown): HttpAnswer {
+/**
+ * Answers a body already parsed as JSON (or raw text) with the function's AdmissionReview.
+ * `info` carries what the transport knows of the request (see RequestInfo): its trace
+ * headers and `?timeout=` budget. Without it the review is still observed, with defaults.
+ */
+export function handleReview(fn: LoadedMutation, body: unknown, info: RequestInfo = {}): HttpAnswer {
+  // The clock starts before parsing: the apiserver's timeout covers it too.
+  const received: RequestInfo = {
+    ...info,
+    receivedAt: info.receivedAt ?? performance.now(),
+    bodySize: info.bodySize ?? (typeof body === 'string' ? Buffer.byteLength(body) : undefined),
+  };
+  let reviewed: AdmissionReview;
   try {
-    const parsed = typeof body === 'string' ? parseJsonBody(body) : body;
-    return { status: 200, body: review(fn, parseAdmissionReview(parsed)) };
+    reviewed = parseAdmissionReview(typeof body === 'string' ? parseJsonBody(body) : body);
   } catch (error) {
-    if (error instanceof HttpError) return errorAnswer(error.status, error.message);
-    throw error;
+    if (!(error instanceof HttpError)) throw error;
+    observeRejected(fn.mutation.name, received, error.status, error.message);
+    return errorAnswer(error.status, error.message);
   }
+  return { status: 200, body: review(fn, reviewed, received) };
 }

@@ -1,13 +1,13 @@
 // Answers one AdmissionReview with one mutation, in one place for every function:
-// skip what the mutation does not apply to, mutate a copy, diff it, build the reply.
-import { trace } from '@opentelemetry/api';
+// skip what the mutation does not apply to, mutate a copy, diff it, build the reply; and
+// observe it (span, metrics, log line) against the apiserver's time budget.
 import type { AnyMutation, AppliesTo } from './mutation.ts';
 import { Denial } from './mutation.ts';
 import { changeCopy, diff } from './patch.ts';
+import type { RequestInfo } from './request-info.ts';
 import { type AdmissionReviewReply, allowReply, denyReply } from './response.ts';
 import type { AdmissionRequest, AdmissionReview } from './review.ts';
-
-const tracer = trace.getTracer('faas-admission');
+import { observeReview, type ReviewResult } from './telemetry/observe.ts';
 
 /** A mutation with its configuration loaded: what a deployed function serves. */
 export interface LoadedMutation {
@@ -23,40 +23,75 @@ export function appliesTo(rule: AppliesTo, request: AdmissionRequest): boolean {
   return rule.resources.some((r) => r === resource || (r === '*' && !request.subResource));
 }
 
+/**
+ * Answers one review. `info` is what the transport knows about the HTTP request (trace
+ * headers, the `?timeout=` budget, arrival time); the review is traced, counted and logged
+ * against that budget (shared/telemetry/observe.ts).
+ */
 export function review(
-  { mutation, config }: LoadedMutation,
+  loaded: LoadedMutation,
   reviewed: AdmissionReview,
+  info?: RequestInfo,
 ): AdmissionReviewReply {
+  const observation = observeReview(loaded.mutation.name, reviewed.request, info);
+  let answered: Answered;
+  try {
+    answered = answer(loaded, reviewed);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    observation.end({
+      outcome: 'error',
+      allowed: false,
+      patchOperations: 0,
+      status: { code: 500, message },
+      error,
+    });
+    throw error;
+  }
+  observation.end(answered.result);
+  return answered.reply;
+}
+
+interface Answered {
+  reply: AdmissionReviewReply;
+  result: ReviewResult;
+}
+
+function answer({ mutation, config }: LoadedMutation, reviewed: AdmissionReview): Answered {
   const { apiVersion, request } = reviewed;
   const object = request.object;
   if (!appliesTo(mutation.appliesTo, request) || object == null) {
-    return allowReply(apiVersion, request.uid, []);
+    return allowed(allowReply(apiVersion, request.uid, []), 0);
   }
-  return tracer.startActiveSpan(`admission ${mutation.name}`, (span) => {
-    try {
-      const warnings: string[] = [];
-      const context = { request, config, warn: (message: string) => void warnings.push(message) };
-      let denial: Denial | undefined;
-      let changed: typeof object;
-      try {
-        changed = changeCopy(object, (draft) => {
-          const result = mutation.mutate(draft, context);
-          if (!(result instanceof Denial)) return result;
-          denial = result;
-          return undefined;
-        });
-      } catch (error) {
-        return answerFailure(mutation, reviewed, error, warnings);
-      }
-      if (denial) {
-        const { code, message } = denial;
-        return denyReply(apiVersion, request.uid, { code, reason: reasonFor(code), message }, warnings);
-      }
-      return allowReply(apiVersion, request.uid, diff(object, changed), warnings);
-    } finally {
-      span.end();
-    }
-  });
+  const warnings: string[] = [];
+  const context = { request, config, warn: (message: string) => void warnings.push(message) };
+  let denial: Denial | undefined;
+  let changed: typeof object;
+  try {
+    changed = changeCopy(object, (draft) => {
+      const result = mutation.mutate(draft, context);
+      if (!(result instanceof Denial)) return result;
+      denial = result;
+      return undefined;
+    });
+  } catch (error) {
+    return answerFailure(mutation, reviewed, error, warnings);
+  }
+  if (denial) {
+    const { code, message } = denial;
+    const reply = denyReply(apiVersion, request.uid, { code, reason: reasonFor(code), message }, warnings);
+    return {
+      reply,
+      result: { outcome: 'denied', allowed: false, patchOperations: 0, status: { code, message } },
+    };
+  }
+  const patch = diff(object, changed);
+  return allowed(allowReply(apiVersion, request.uid, patch, warnings), patch.length);
+}
+
+function allowed(reply: AdmissionReviewReply, patchOperations: number): Answered {
+  const outcome = patchOperations > 0 ? 'patched' : 'allowed';
+  return { reply, result: { outcome, allowed: true, patchOperations } };
 }
 
 /** A mutation that throws has a bug; its `onError` decides whether the object still gets in. */
@@ -65,13 +100,16 @@ function answerFailure(
   { apiVersion, request }: AdmissionReview,
   error: unknown,
   warnings: string[],
-): AdmissionReviewReply {
+): Answered {
   const detail = error instanceof Error ? error.message : String(error);
   const message = `${mutation.name}: internal error: ${detail}`;
+  const failure = { outcome: 'error', patchOperations: 0, status: { code: 500, message }, error } as const;
   if (mutation.onError === 'allow') {
-    return allowReply(apiVersion, request.uid, [], [...warnings, `${message} (admitted unchanged)`]);
+    const reply = allowReply(apiVersion, request.uid, [], [...warnings, `${message} (admitted unchanged)`]);
+    return { reply, result: { ...failure, allowed: true } };
   }
-  return denyReply(apiVersion, request.uid, { code: 500, reason: 'InternalError', message }, warnings);
+  const reply = denyReply(apiVersion, request.uid, { code: 500, reason: 'InternalError', message }, warnings);
+  return { reply, result: { ...failure, allowed: false } };
 }
 
 function reasonFor(code: number): string {

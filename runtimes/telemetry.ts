@@ -1,0 +1,284 @@
+// Starts the OpenTelemetry SDK for a runtime entry point. Library code (shared/, functions/)
+// only uses @opentelemetry/api, so importing it never starts anything; an entry point calls
+//
+//   await startTelemetry({ serviceName });   // before serving
+//   await shutdownTelemetry();               // on SIGTERM, after the last answer
+//
+// Configured by the standard OTEL_* variables (docs/observability.md):
+// - metrics: a Prometheus endpoint (OTEL_EXPORTER_PROMETHEUS_HOST/PORT, default
+//   0.0.0.0:9464/metrics), and OTLP when OTEL_METRICS_EXPORTER says so or an OTLP endpoint is set;
+// - traces: OTLP (OTEL_EXPORTER_OTLP_PROTOCOL, default http/protobuf) when OTEL_TRACES_EXPORTER
+//   or an OTLP endpoint is set, otherwise none;
+// - OTEL_SDK_DISABLED=true: nothing at all.
+// Exports run in the background (batching, bounded queue, short timeouts): a collector that is
+// down or slow costs dropped telemetry, never a slower or failed admission.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import {
+  defaultResource,
+  detectResources,
+  envDetector,
+  hostDetector,
+  osDetector,
+  processDetector,
+  type Resource,
+  resourceFromAttributes,
+  serviceInstanceIdDetector,
+} from '@opentelemetry/resources';
+import { type IMetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { ConfigError } from '../shared/errors.ts';
+import { createLogger, type Logger, log, useLogger } from '../shared/telemetry/log.ts';
+import { loadTelemetrySettings, useTelemetrySettings } from '../shared/telemetry/settings.ts';
+
+export interface TelemetryOptions {
+  /** `service.name` unless OTEL_SERVICE_NAME says otherwise: the function's name. */
+  readonly serviceName?: string;
+}
+
+export interface Telemetry {
+  /** Where Prometheus scrapes (`http://0.0.0.0:9464/metrics`); undefined when not served. */
+  readonly metricsUrl: string | undefined;
+  /** Whether spans are exported (OTEL_TRACES_EXPORTER or an OTLP endpoint is set). */
+  readonly tracing: boolean;
+  shutdown(): Promise<void>;
+}
+
+// Defaults applied when unset, so that a dead or stalled collector holds little and briefly.
+// The batch span processor already drops spans past OTEL_BSP_MAX_QUEUE_SIZE (2048).
+const EXPORT_DEFAULTS = {
+  OTEL_EXPORTER_OTLP_TIMEOUT: '5000',
+  OTEL_BSP_EXPORT_TIMEOUT: '5000',
+  OTEL_METRIC_EXPORT_TIMEOUT: '5000',
+} as const;
+
+const DEFAULT_SERVICE_NAME = 'faas-admission';
+const SHUTDOWN_LIMIT_MS = 3000;
+
+let running: Promise<Telemetry> | undefined;
+
+/**
+ * Starts telemetry once per process (later calls return the same instance). Throws a
+ * ConfigError for a bad WEBHOOK_TIMEOUT_SECONDS, BUDGET_WARN_FRACTION, LOG_LEVEL or
+ * OTEL_EXPORTER_PROMETHEUS_PORT, so the function stops at start with the variable named.
+ */
+export function startTelemetry(options: TelemetryOptions = {}): Promise<Telemetry> {
+  running ??= start(options).catch((error: unknown) => {
+    running = undefined;
+    throw error;
+  });
+  return running;
+}
+
+/** Flushes what is pending (at most a few seconds) and stops the exporters. */
+export async function shutdownTelemetry(): Promise<void> {
+  const telemetry = running;
+  running = undefined;
+  if (telemetry) await (await telemetry).shutdown();
+}
+
+async function start({ serviceName = DEFAULT_SERVICE_NAME }: TelemetryOptions) {
+  // The SDK reads process.env itself; defaults are written there for it to find.
+  const env = process.env;
+  const settings = loadTelemetrySettings(env);
+  useTelemetrySettings(settings);
+  const logger = createLogger({ level: settings.logLevel });
+  useLogger(logger);
+
+  if (flag(env.OTEL_SDK_DISABLED)) {
+    logger.info({ service: serviceName }, 'telemetry disabled (OTEL_SDK_DISABLED)');
+    return { metricsUrl: undefined, tracing: false, shutdown: async () => {} } satisfies Telemetry;
+  }
+  for (const [name, value] of Object.entries(EXPORT_DEFAULTS)) env[name] = set(env[name]) ?? value;
+
+  const tracesExporter = set(env.OTEL_TRACES_EXPORTER);
+  const tracing = tracesExporter ? tracesExporter !== 'none' : otlpEndpointSet(env, 'TRACES');
+  const { readers, prometheus } = metricReaders(env);
+  const sdk = new NodeSDK({
+    resource: await resourceFor(serviceName),
+    autoDetectResources: false,
+    // Undefined: the SDK reads OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_*, OTEL_BSP_*.
+    spanProcessors: tracing ? undefined : [],
+    metricReaders: readers,
+    // Logs are JSON lines on stderr (shared/telemetry/log.ts), not OTLP log records.
+    logRecordProcessors: [],
+  });
+  // After the constructor, which installs a console logger when OTEL_LOG_LEVEL is set.
+  diag.setLogger(diagLogger(logger), {
+    logLevel: diagLevel(env.OTEL_LOG_LEVEL),
+    suppressOverrideMessage: true,
+  });
+  sdk.start();
+
+  const server = prometheus ? await serveMetrics(prometheus, env, logger) : undefined;
+  const metricsUrl = server ? metricsUrlOf(server) : undefined;
+  logger.info(
+    { service: serviceName, metrics_url: metricsUrl, tracing, metric_exporters: readers.length },
+    'telemetry started',
+  );
+  return {
+    metricsUrl,
+    tracing,
+    async shutdown() {
+      server?.close();
+      server?.closeAllConnections();
+      await withinLimit(sdk.shutdown(), SHUTDOWN_LIMIT_MS).catch((error: unknown) => {
+        logger.warn({ err: error }, 'telemetry shutdown failed');
+      });
+    },
+  } satisfies Telemetry;
+}
+
+/**
+ * The SDK's default resource detection, settled before anything is exported (the Prometheus
+ * exporter reads the resource on every scrape). The function's name is the lowest-priority
+ * `service.name`: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override it.
+ */
+async function resourceFor(serviceName: string): Promise<Resource> {
+  const detected = detectResources({
+    detectors: [serviceInstanceIdDetector, processDetector, hostDetector, osDetector, envDetector],
+  });
+  await detected.waitForAsyncAttributes?.();
+  return defaultResource()
+    .merge(resourceFromAttributes({ 'service.name': serviceName }))
+    .merge(detected);
+}
+
+/** OTEL_METRICS_EXPORTER (default: prometheus, plus otlp when an OTLP endpoint is set). */
+function metricReaders(env: NodeJS.ProcessEnv): {
+  readers: IMetricReader[];
+  prometheus?: PrometheusExporter;
+} {
+  const configured = set(env.OTEL_METRICS_EXPORTER)
+    ?.split(',')
+    .map((name) => name.trim());
+  const names = configured ?? ['prometheus', ...(otlpEndpointSet(env, 'METRICS') ? ['otlp'] : [])];
+  if (names.includes('none')) return { readers: [] };
+  const readers: IMetricReader[] = [];
+  let prometheus: PrometheusExporter | undefined;
+  for (const name of new Set(names)) {
+    if (name === 'prometheus') {
+      // Served by our own server (serveMetrics): it can bind port 0 and report the address.
+      prometheus = new PrometheusExporter({ preventServerStart: true });
+      readers.push(prometheus);
+    } else if (name === 'otlp') {
+      const protocol = set(env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL) ?? set(env.OTEL_EXPORTER_OTLP_PROTOCOL);
+      if (protocol && protocol !== 'http/protobuf') {
+        log().warn(`OTLP metrics are exported with http/protobuf only; ignoring protocol "${protocol}"`);
+      }
+      const interval = milliseconds(env, 'OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000;
+      const timeout = Math.min(milliseconds(env, 'OTEL_METRIC_EXPORT_TIMEOUT') ?? 5000, interval);
+      readers.push(
+        new PeriodicExportingMetricReader({
+          exporter: new OTLPMetricExporter(),
+          exportIntervalMillis: interval,
+          exportTimeoutMillis: timeout,
+        }),
+      );
+    } else {
+      throw new ConfigError(
+        `OTEL_METRICS_EXPORTER: unsupported exporter "${name}" (use prometheus, otlp or none)`,
+      );
+    }
+  }
+  return { readers, prometheus };
+}
+
+/** The Prometheus scrape endpoint. A port in use is logged, not fatal: reviews come first. */
+async function serveMetrics(
+  exporter: PrometheusExporter,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+): Promise<Server | undefined> {
+  const host = set(env.OTEL_EXPORTER_PROMETHEUS_HOST) ?? '0.0.0.0';
+  const portText = set(env.OTEL_EXPORTER_PROMETHEUS_PORT) ?? '9464';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`OTEL_EXPORTER_PROMETHEUS_PORT: "${portText}" is not a port number (0-65535)`);
+  }
+  const server = createServer((request, response) => {
+    const path = request.url?.split('?')[0];
+    if (path === '/metrics' && (request.method === 'GET' || request.method === 'HEAD')) {
+      exporter.getMetricsRequestHandler(request, response);
+    } else {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at /metrics\n');
+    }
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    logger.error({ err: error, host, port }, 'metrics endpoint not served');
+    return undefined;
+  }
+  server.on('error', (error) => logger.error({ err: error }, 'metrics endpoint error'));
+  // The webhook's own server keeps the process alive; this one must not.
+  server.unref();
+  return server;
+}
+
+function metricsUrlOf(server: Server): string {
+  const { address, port } = server.address() as AddressInfo;
+  return `http://${address.includes(':') ? `[${address}]` : address}:${port}/metrics`;
+}
+
+function otlpEndpointSet(env: NodeJS.ProcessEnv, signal: 'TRACES' | 'METRICS'): boolean {
+  return (
+    set(env.OTEL_EXPORTER_OTLP_ENDPOINT) !== undefined ||
+    set(env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`]) !== undefined
+  );
+}
+
+function set(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function flag(value: string | undefined): boolean {
+  return set(value)?.toLowerCase() === 'true';
+}
+
+function milliseconds(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const text = set(env[name]);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(`${name}: "${text}" is not a positive number of milliseconds`);
+  }
+  return value;
+}
+
+function diagLevel(value: string | undefined): DiagLogLevel {
+  const name = set(value)?.toUpperCase() as keyof typeof DiagLogLevel | undefined;
+  return name !== undefined && name in DiagLogLevel ? DiagLogLevel[name] : DiagLogLevel.WARN;
+}
+
+/** The SDK's own diagnostics (failed exports and the like), as JSON lines like the rest. */
+function diagLogger(logger: Logger): DiagLogger {
+  const sdkLogger = logger.child({ component: 'opentelemetry' });
+  const at =
+    (level: 'error' | 'warn' | 'info' | 'debug' | 'trace') =>
+    (message: string, ...args: unknown[]) => {
+      const error = args.find((arg): arg is Error => arg instanceof Error);
+      const details = args.filter((arg) => arg !== error).map((arg) => String(arg));
+      sdkLogger[level]({ err: error, details: details.length > 0 ? details : undefined }, message);
+    };
+  return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), verbose: at('trace') };
+}
+
+function withinLimit<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
