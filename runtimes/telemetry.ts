@@ -56,7 +56,9 @@ const EXPORT_DEFAULTS = {
 } as const;
 
 const DEFAULT_SERVICE_NAME = 'faas-admission';
-const SHUTDOWN_LIMIT_MS = 3000;
+// On SIGTERM a live collector takes milliseconds to accept the last batch; a dead one would
+// hold the exit for the whole export timeout with its retries.
+const SHUTDOWN_LIMIT_MS = 2000;
 
 let running: Promise<Telemetry> | undefined;
 
@@ -267,11 +269,27 @@ function diagLogger(logger: Logger): DiagLogger {
   const at =
     (level: 'error' | 'warn' | 'info' | 'debug' | 'trace') =>
     (message: string, ...args: unknown[]) => {
+      const reported = serializedError(message);
       const error = args.find((arg): arg is Error => arg instanceof Error);
       const details = args.filter((arg) => arg !== error).map((arg) => String(arg));
-      sdkLogger[level]({ err: error, details: details.length > 0 ? details : undefined }, message);
+      sdkLogger[level](
+        { err: error ?? reported, details: details.length > 0 ? details : undefined },
+        reported ? reported.message : message,
+      );
     };
   return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), verbose: at('trace') };
+}
+
+/** Errors from exports reach diag as JSON text ({"message": ..., "code": ...}): read them back. */
+function serializedError(message: string): { message: string; code?: string } | undefined {
+  if (!message.startsWith('{')) return undefined;
+  try {
+    const { message: text, code } = JSON.parse(message) as { message?: unknown; code?: unknown };
+    if (typeof text !== 'string') return undefined;
+    return typeof code === 'string' ? { message: text, code } : { message: text };
+  } catch {
+    return undefined;
+  }
 }
 
 function withinLimit<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {

@@ -56,7 +56,7 @@ export interface ReceivedSpan {
 
 interface KeyValue {
   key: string;
-  value?: { stringValue?: string; boolValue?: boolean; intValue?: number; doubleValue?: number };
+  value?: { stringValue?: string; boolValue?: boolean; intValue?: string; doubleValue?: number };
 }
 interface DecodedSpan {
   traceId: Uint8Array;
@@ -79,7 +79,9 @@ interface Decoded {
 function attributes(list: KeyValue[] = []): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   for (const { key, value = {} } of list) {
-    const v = value.stringValue ?? value.boolValue ?? value.intValue ?? value.doubleValue;
+    // int64 arrives as a string (longs: String keeps the nanosecond timestamps exact).
+    const int = value.intValue === undefined ? undefined : Number(value.intValue);
+    const v = value.stringValue ?? value.boolValue ?? int ?? value.doubleValue;
     if (v !== undefined) out[key] = v;
   }
   return out;
