@@ -29,6 +29,8 @@ export interface Instruments {
   readonly budgetFraction: Histogram;
   readonly budgetWarnings: Counter;
   readonly budget: Gauge;
+  /** The budget last recorded per function: the gauge keeps its value, so record changes only. */
+  readonly budgetRecorded: Map<string, number>;
 }
 
 function createInstruments(provider: MeterProvider): Instruments {
@@ -56,6 +58,7 @@ function createInstruments(provider: MeterProvider): Instruments {
       description: 'Time budget of the latest review (?timeout=, else WEBHOOK_TIMEOUT_SECONDS)',
       unit: 's',
     }),
+    budgetRecorded: new Map(),
   };
 }
 

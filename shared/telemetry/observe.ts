@@ -148,7 +148,10 @@ function account(
   metrics.duration.record(used, labels);
   metrics.reviews.add(1, labels);
   metrics.budgetFraction.record(fraction, labels);
-  metrics.budget.record(budget.seconds, { [ATTR.function]: functionName });
+  if (metrics.budgetRecorded.get(functionName) !== budget.seconds) {
+    metrics.budgetRecorded.set(functionName, budget.seconds);
+    metrics.budget.record(budget.seconds, { [ATTR.function]: functionName });
+  }
   const slow = fraction > settings.warnFraction;
   if (slow) metrics.budgetWarnings.add(1, labels);
   return { budget, used, fraction, slow };
