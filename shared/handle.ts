@@ -2,6 +2,7 @@
 // a body in, a status and a JSON body out. Envelope errors are 4xx with a message; anything
 // that reached a mutation is answered inside an AdmissionReview.
 import { HttpError } from './errors.ts';
+import type { RequestInfo } from './request-info.ts';
 import type { AdmissionReviewReply } from './response.ts';
 import { parseAdmissionReview } from './review.ts';
 import { type LoadedMutation, review } from './runner.ts';
@@ -30,8 +31,12 @@ export function parseJsonBody(text: string): unknown {
   }
 }
 
-/** Answers a body already parsed as JSON (or raw text) with the function's AdmissionReview. */
-export function handleReview(fn: LoadedMutation, body: unknown): HttpAnswer {
+/**
+ * Answers a body already parsed as JSON (or raw text) with the function's AdmissionReview.
+ * `info` carries what the transport knows about the request (the apiserver's timeout) for
+ * telemetry; it never changes the answer.
+ */
+export function handleReview(fn: LoadedMutation, body: unknown, _info: RequestInfo = {}): HttpAnswer {
   try {
     const parsed = typeof body === 'string' ? parseJsonBody(body) : body;
     return { status: 200, body: review(fn, parseAdmissionReview(parsed)) };

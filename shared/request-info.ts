@@ -1,0 +1,38 @@
+// What a runtime knows about a request beyond its body. A plain object, so that every runtime
+// (faas-js-runtime, OpenFaaS, standalone HTTPS) can fill it and telemetry can read it.
+
+export interface RequestInfo {
+  /** How long the apiserver waits for the answer, in milliseconds (from `?timeout=10s`). */
+  readonly timeoutMs?: number;
+}
+
+const MS_PER_UNIT: Record<string, number> = {
+  h: 3_600_000,
+  m: 60_000,
+  s: 1000,
+  ms: 1,
+  us: 1e-3,
+  µs: 1e-3,
+  ns: 1e-6,
+};
+
+// One `<number><unit>` step of a Go duration; `ms` is tried before `m`, `s`.
+const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|h|m|s)/y;
+
+/**
+ * Reads the `timeout` query parameter kube-apiserver appends to a webhook's URL. It is a Go
+ * duration, in practice whole seconds (`10s`, rounded up from the time left), in general
+ * `1m30s`, `1.5s`, `500ms`. Undefined when absent or not a duration: the parameter only
+ * informs, so a strange one must never cost an admission.
+ */
+export function parseApiserverTimeout(value: unknown): number | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  let total = 0;
+  DURATION_PART.lastIndex = 0;
+  while (DURATION_PART.lastIndex < value.length) {
+    const match = DURATION_PART.exec(value);
+    if (!match) return undefined;
+    total += Number(match[1]) * (MS_PER_UNIT[match[2] as string] as number);
+  }
+  return total;
+}
