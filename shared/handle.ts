@@ -34,8 +34,9 @@ export function parseJsonBody(text: string): unknown {
 
 /**
  * Answers a body already parsed as JSON (or raw text) with the function's AdmissionReview.
- * `info` carries what the transport knows of the request (see RequestInfo): its trace
- * headers and `?timeout=` budget. Without it the review is still observed, with defaults.
+ * `info` carries what the transport knows of the request (see RequestInfo): the apiserver's
+ * timeout and the trace headers, for telemetry; it never changes the answer. Without it the
+ * review is still observed, with defaults.
  */
 export function handleReview(fn: LoadedMutation, body: unknown, info: RequestInfo = {}): HttpAnswer {
   // The clock starts before parsing: the apiserver's timeout covers it too.

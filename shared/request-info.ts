@@ -1,35 +1,75 @@
-// What a transport knows about an HTTP request besides its body. Every field is optional:
-// a caller without HTTP (the CLI, tests) passes nothing and gets the configured defaults.
+// What a runtime knows about a request beyond its body. A plain object, so that every runtime
+// (faas-js-runtime, OpenFaaS, standalone HTTPS) can fill it and telemetry can read it. Every
+// field is optional: a caller without HTTP (the CLI, tests) passes nothing and gets defaults.
 import type { IncomingHttpHeaders } from 'node:http';
 
 export type HeaderValues = Readonly<Record<string, string | readonly string[] | undefined>>;
 
 export interface RequestInfo {
-  /** Request headers with lower-case names: `traceparent`/`tracestate` continue the caller's trace. */
+  /** How long the apiserver waits for the answer, in milliseconds (from `?timeout=10s`). */
+  readonly timeoutMs?: number;
+  /** Request headers, lower-case names: `traceparent`/`tracestate` continue the caller's trace. */
   readonly headers?: HeaderValues;
-  /** The `timeout` query parameter kube-apiserver appends (`10s`): the review's time budget. */
-  readonly timeout?: string | readonly string[] | undefined;
-  /** `performance.now()` when the request arrived; default: when the review started. */
+  /** `performance.now()` when the request arrived; default: when handleReview was called. */
   readonly receivedAt?: number;
   /** Bytes of the request body, when the transport knows them (default: `content-length`). */
   readonly bodySize?: number;
 }
 
-/** The RequestInfo of a node:http request (its `?timeout=` and headers). */
+const MS_PER_UNIT: Record<string, number> = {
+  h: 3_600_000,
+  m: 60_000,
+  s: 1000,
+  ms: 1,
+  us: 1e-3,
+  µs: 1e-3,
+  ns: 1e-6,
+};
+
+// One `<number><unit>` step of a Go duration; `ms` is tried before `m`, `s`.
+const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|h|m|s)/y;
+
+/**
+ * Reads the `timeout` query parameter kube-apiserver appends to a webhook's URL. It is a Go
+ * duration, in practice whole seconds (`10s`, rounded up from the time left), in general
+ * `1m30s`, `1.5s`, `500ms`. Undefined when absent or not a duration: the parameter only
+ * informs, so a strange one must never cost an admission.
+ */
+export function parseApiserverTimeout(value: unknown): number | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  let total = 0;
+  DURATION_PART.lastIndex = 0;
+  while (DURATION_PART.lastIndex < value.length) {
+    const match = DURATION_PART.exec(value);
+    if (!match) return undefined;
+    total += Number(match[1]) * (MS_PER_UNIT[match[2] as string] as number);
+  }
+  return total;
+}
+
+/**
+ * The RequestInfo of a node:http request: the `?timeout=` of its URL and its headers.
+ * `receivedAt` is when the request arrived (before its body was read), if the caller noted it.
+ */
 export function requestInfoOf(
   request: { readonly url?: string | undefined; readonly headers: IncomingHttpHeaders },
   receivedAt?: number,
 ): RequestInfo {
   const query = request.url?.indexOf('?') ?? -1;
-  const timeout =
-    query < 0 ? undefined : (new URLSearchParams(request.url?.slice(query + 1)).get('timeout') ?? undefined);
-  return { headers: request.headers, timeout, ...(receivedAt === undefined ? {} : { receivedAt }) };
+  const timeout = query < 0 ? null : new URLSearchParams(request.url?.slice(query + 1)).get('timeout');
+  const timeoutMs = parseApiserverTimeout(timeout);
+  return {
+    headers: request.headers,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(receivedAt === undefined ? {} : { receivedAt }),
+  };
 }
 
 /** The body size a transport reported, or its `content-length` header. */
 export function bodySizeOf(info: RequestInfo): number | undefined {
   if (info.bodySize !== undefined) return info.bodySize;
   const header = info.headers?.['content-length'];
-  const value = Number(typeof header === 'string' ? header : header?.[0]);
-  return Number.isInteger(value) && value >= 0 && header !== undefined ? value : undefined;
+  if (header === undefined) return undefined;
+  const value = Number(typeof header === 'string' ? header : header[0]);
+  return Number.isInteger(value) && value >= 0 ? value : undefined;
 }

@@ -28,7 +28,7 @@ import { type RequestInfo, requestInfoOf } from '../shared/request-info.ts';
 import { decodePatch } from '../shared/response.ts';
 import { parseAdmissionReview } from '../shared/review.ts';
 import { type LoadedMutation, review } from '../shared/runner.ts';
-import { budgetOf, parseGoDuration } from '../shared/telemetry/budget.ts';
+import { budgetOf } from '../shared/telemetry/budget.ts';
 import { DURATION_BUCKETS, METRIC } from '../shared/telemetry/instruments.ts';
 import { createLogger, useLogger } from '../shared/telemetry/log.ts';
 import { ATTR } from '../shared/telemetry/observe.ts';
@@ -127,7 +127,7 @@ describe('review telemetry', () => {
     const body = JSON.stringify(sample('knative-pod-volumes.json'));
     const answer = handleReview(volumeExtension, body, {
       headers: { traceparent, 'content-length': String(Buffer.byteLength(body)) },
-      timeout: '7s',
+      timeoutMs: 7000,
     });
     assert.equal(answer.status, 200);
     const reply = answer.body as Json;
@@ -160,9 +160,9 @@ describe('review telemetry', () => {
   });
 
   it('falls back to WEBHOOK_TIMEOUT_SECONDS without a usable ?timeout=, and estimates the size without a body', () => {
-    for (const timeout of [undefined, 'soon', '0s', '-3s']) {
-      handleReview(volumeExtension, sample('knative-pod-volumes.json'), { timeout });
-      assert.equal(lastSpan().attributes[ATTR.budget], 10, `timeout=${timeout}`);
+    for (const timeoutMs of [undefined, 0, Number.NaN, -3000]) {
+      handleReview(volumeExtension, sample('knative-pod-volumes.json'), { timeoutMs });
+      assert.equal(lastSpan().attributes[ATTR.budget], 10, `timeoutMs=${timeoutMs}`);
       assert.equal(lastSpan().attributes[ATTR.budgetSource], 'default');
     }
     const reviewed = parseAdmissionReview(sample('knative-pod-volumes.json'));
@@ -259,7 +259,7 @@ describe('review telemetry', () => {
     // An answer ready 6 s after a 10 s budget started: 60% used, deterministic without waiting.
     const reviewsBefore = await count(METRIC.budgetFraction, {});
     handleReview(volumeExtension, sample('knative-pod-volumes.json'), {
-      timeout: '10s',
+      timeoutMs: 10_000,
       receivedAt: performance.now() - 6000,
     });
     assert.equal(await count(METRIC.budgetFraction, {}), reviewsBefore + 1);
@@ -275,10 +275,10 @@ describe('review telemetry', () => {
     const labels = { [ATTR.function]: 'volume-extension' };
     const before = await count(METRIC.budgetWarnings, labels);
     lines.length = 0;
-    const late = { timeout: '10s', receivedAt: performance.now() - 5100 };
+    const late = { timeoutMs: 10_000, receivedAt: performance.now() - 5100 };
     handleReview(volumeExtension, sample('knative-pod-volumes.json'), late);
     const lateSpan = lastSpan();
-    handleReview(volumeExtension, sample('knative-pod-volumes.json'), { timeout: '10s' });
+    handleReview(volumeExtension, sample('knative-pod-volumes.json'), { timeoutMs: 10_000 });
     assert.equal(await count(METRIC.budgetWarnings, labels), before + 1);
     const warnings = lines.filter((l) => /budget/.test(l.msg) && l.level === 'warn');
     assert.equal(warnings.length, 1);
@@ -315,24 +315,22 @@ describe('review telemetry', () => {
 });
 
 describe('the time budget', () => {
-  it('reads Go durations as kube-apiserver writes them', () => {
-    assert.equal(parseGoDuration('10s'), 10);
-    assert.equal(parseGoDuration('30s'), 30);
-    assert.equal(parseGoDuration('1m30s'), 90);
-    assert.equal(parseGoDuration('1.5s'), 1.5);
-    assert.equal(parseGoDuration('250ms'), 0.25);
-    assert.equal(parseGoDuration('10'), undefined);
-    assert.equal(parseGoDuration('ten seconds'), undefined);
-    assert.equal(parseGoDuration(''), undefined);
+  it("takes the request's ?timeout=, else the configured default", () => {
+    assert.deepEqual(budgetOf(7000, 10), { seconds: 7, source: 'request' });
+    assert.deepEqual(budgetOf(1500, 10), { seconds: 1.5, source: 'request' });
+    assert.deepEqual(budgetOf(undefined, 10), { seconds: 10, source: 'default' });
+    assert.deepEqual(budgetOf(0, 12), { seconds: 12, source: 'default' });
   });
 
-  it('takes ?timeout= from the request, else the configured default', () => {
-    assert.deepEqual(budgetOf('7s', 10), { seconds: 7, source: 'request' });
-    assert.deepEqual(budgetOf(['3s', '9s'], 10), { seconds: 3, source: 'request' });
-    assert.deepEqual(budgetOf(undefined, 10), { seconds: 10, source: 'default' });
-    assert.deepEqual(budgetOf('0s', 12), { seconds: 12, source: 'default' });
-    assert.equal(requestInfoOf({ url: '/volume-extension?timeout=5s', headers: {} }).timeout, '5s');
-    assert.equal(requestInfoOf({ url: '/volume-extension', headers: {} }).timeout, undefined);
+  it('reads ?timeout= and the headers of a node:http request', () => {
+    const headers = { traceparent };
+    assert.deepEqual(requestInfoOf({ url: '/volume-extension?timeout=5s', headers }, 12.5), {
+      headers,
+      timeoutMs: 5000,
+      receivedAt: 12.5,
+    });
+    assert.deepEqual(requestInfoOf({ url: '/volume-extension?timeout=soon', headers }), { headers });
+    assert.deepEqual(requestInfoOf({ url: '/volume-extension', headers }), { headers });
   });
 });
 

@@ -139,7 +139,7 @@ function account(
   { info, start, end }: { info: RequestInfo; start: number; end: number },
 ): { budget: Budget; used: number; fraction: number; slow: boolean } {
   const settings = telemetrySettings();
-  const budget = budgetOf(info.timeout, settings.defaultBudgetSeconds);
+  const budget = budgetOf(info.timeoutMs, settings.defaultBudgetSeconds);
   const used = (end - start) / 1000;
   const fraction = used / budget.seconds;
   const labels: Attributes = { [ATTR.function]: functionName, [ATTR.outcome]: outcome };

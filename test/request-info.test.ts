@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { requireJsonContentType } from '../shared/content-type.ts';
+import { HttpError } from '../shared/errors.ts';
+import { parseApiserverTimeout } from '../shared/request-info.ts';
+
+describe('parseApiserverTimeout', () => {
+  const durations: [string, number][] = [
+    ['10s', 10_000],
+    ['30s', 30_000],
+    ['1m0s', 60_000],
+    ['1m30s', 90_000],
+    ['1.5s', 1500],
+    ['500ms', 500],
+    ['2h', 7_200_000],
+    ['250us', 0.25],
+    ['.5s', 500],
+  ];
+  for (const [text, ms] of durations) {
+    it(`reads ${text} as ${ms} ms`, () => assert.equal(parseApiserverTimeout(text), ms));
+  }
+
+  for (const value of [undefined, '', '10', 's', '10 s', '-1s', '10sx', 'ten', '1d', ['1s', '2s'], 10]) {
+    it(`ignores ${JSON.stringify(value)}`, () => assert.equal(parseApiserverTimeout(value), undefined));
+  }
+});
+
+describe('requireJsonContentType', () => {
+  for (const header of ['application/json', 'application/json; charset=utf-8', 'Application/JSON']) {
+    it(`accepts ${header}`, () => assert.doesNotThrow(() => requireJsonContentType(header)));
+  }
+
+  const refused: [string | undefined, RegExp][] = [
+    [undefined, /^no Content-Type: expected application\/json/],
+    ['application/x-www-form-urlencoded', /^Content-Type application\/x-www-form-urlencoded: expected/],
+    ['text/plain; charset=utf-8', /^Content-Type text\/plain: expected application\/json/],
+    ['application/jsonp', /^Content-Type application\/jsonp: /],
+  ];
+  for (const [header, message] of refused) {
+    it(`refuses ${header ?? 'a missing header'} with 415`, () => {
+      assert.throws(
+        () => requireJsonContentType(header),
+        (error) => error instanceof HttpError && error.status === 415 && message.test(error.message),
+      );
+    });
+  }
+});
