@@ -1,18 +1,13 @@
-// A real Prometheus scrapes a running function (telemetry started as a runtime starts it)
-// after a known number of reviews; PromQL through its HTTP API returns the counts and a
+// A real Prometheus scrapes running functions (under faas-js-runtime, telemetry started by the
+// entry point) after a known number of reviews; PromQL through its HTTP API returns the counts and a
 // histogram_quantile. The dashboard's queries run against the same data.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { apiserverVerdicts, projectRoot } from './support/apiserver.ts';
+import { postReview, type RunningFunction, type Sent, startFunction } from './support/function-process.ts';
 import { type Prometheus, startPrometheus } from './support/prometheus.ts';
-import {
-  postReview,
-  type ReviewServer,
-  type Sent,
-  startReviewServer,
-} from './support/review-server-process.ts';
 import { type Json, sample } from './support/reviews.ts';
 
 const dashboard = JSON.parse(readFileSync(join(projectRoot, 'dashboards', 'admission-latency.json'), 'utf8'));
@@ -36,13 +31,6 @@ function asGrafanaSends(expr: string): string {
     .replaceAll('$function', '.*')
     .replaceAll('$warn_fraction', '0.5');
 }
-
-const PATCHED = 12;
-const DENIED = 5;
-const SLOW = 3; // ?timeout=1ns: each answer uses far more than half of its budget
-const MALFORMED = 2;
-const NODE_SELECTOR = 4;
-const TOTAL = PATCHED + DENIED + SLOW + MALFORMED + NODE_SELECTOR;
 
 describe('the Grafana dashboard', () => {
   it('takes its Prometheus from a datasource variable, in every panel and query', () => {
@@ -74,41 +62,82 @@ describe('the Grafana dashboard', () => {
   });
 });
 
-describe('Prometheus scraping a running function', () => {
-  let server: ReviewServer;
+const VOLUMES = 12;
+const BAD_VOLUMES = 5;
+const SLOW = 3; // ?timeout=1ns: each answer uses far more than half of its budget
+const MALFORMED = 2;
+const NODE_SELECTOR = 4;
+const TOTAL = VOLUMES + BAD_VOLUMES + SLOW + MALFORMED + NODE_SELECTOR;
+
+/** The outcome a reply stands for, as the metrics label it. */
+function outcomeOf({ status, body }: Sent): string {
+  if (status !== 200) return 'error';
+  const response = (body as Json).response;
+  if (!response.allowed) return 'denied';
+  return response.patch ? 'patched' : 'allowed';
+}
+
+describe('Prometheus scraping running functions', () => {
+  let functions: RunningFunction[] = [];
   let prometheus: Prometheus;
+  const expected: Record<string, number> = {};
 
   before(async () => {
-    server = await startReviewServer({ OTEL_TRACES_EXPORTER: 'none' });
-    const volumes = sample('knative-pod-volumes.json');
-    const badVolumes = sample('knative-pod-bad-volumes.json');
-    const nodeSelector = sample('knative-pod-node-selector.json');
-    const judged: { request: Json; sent: Sent }[] = [];
-    const send = async (fn: string, request: Json, timeout: string, times: number) => {
-      for (let i = 0; i < times; i++)
-        judged.push({ request, sent: await postReview(server, fn, request, { timeout }) });
+    // Each function in its own process under faas-js-runtime, as Knative runs them.
+    functions = await Promise.all([
+      startFunction('volume-extension', { OTEL_TRACES_EXPORTER: 'none' }),
+      startFunction('node-selector', { OTEL_TRACES_EXPORTER: 'none' }),
+    ]);
+    const [volumeExtension, nodeSelector] = functions as [RunningFunction, RunningFunction];
+    const judgements: { request: Json; reply: unknown }[] = [];
+    const send = async (
+      fn: string,
+      url: string,
+      request: Json | string,
+      timeout: string | undefined,
+      times: number,
+    ) => {
+      for (let i = 0; i < times; i++) {
+        const sent = await postReview(url, request, timeout === undefined ? {} : { timeout });
+        const key = `${fn} ${outcomeOf(sent)}`;
+        expected[key] = (expected[key] ?? 0) + 1;
+        if (sent.status === 200) judgements.push({ request, reply: sent.body });
+      }
     };
     // The slow ones first: the budget gauge keeps the latest budget, 10 s.
-    await send('volume-extension', volumes, '1ns', SLOW);
-    await send('volume-extension', volumes, '10s', PATCHED);
-    await send('volume-extension', badVolumes, '10s', DENIED);
-    await send('node-selector', nodeSelector, '5s', NODE_SELECTOR);
-    for (let i = 0; i < MALFORMED; i++) {
-      assert.equal((await postReview(server, 'volume-extension', '{"kind": "AdmissionReview"}')).status, 400);
-    }
-    assert.ok(judged.every(({ sent }) => sent.status === 200));
-    const verdicts = await apiserverVerdicts(
-      judged.map(({ request, sent }) => ({ request, reply: sent.body })),
+    const volumes = sample('knative-pod-volumes.json');
+    await send('volume-extension', volumeExtension.url, volumes, '1ns', SLOW);
+    await send('volume-extension', volumeExtension.url, volumes, '10s', VOLUMES);
+    await send(
+      'volume-extension',
+      volumeExtension.url,
+      sample('knative-pod-bad-volumes.json'),
+      '10s',
+      BAD_VOLUMES,
     );
+    await send('volume-extension', volumeExtension.url, '{"kind": "AdmissionReview"}', undefined, MALFORMED);
+    await send(
+      'node-selector',
+      nodeSelector.url,
+      sample('knative-pod-node-selector.json'),
+      '5s',
+      NODE_SELECTOR,
+    );
+    const verdicts = await apiserverVerdicts(judgements);
     assert.ok(verdicts.every((v) => v.accepted));
+    assert.equal(expected['volume-extension error'], MALFORMED);
+    assert.ok((expected['volume-extension denied'] ?? 0) >= BAD_VOLUMES, 'the bad volumes are denied');
 
-    assert.ok(server.metricsUrl, 'the function serves no metrics');
-    prometheus = await startPrometheus([new URL(server.metricsUrl).host]);
+    const targets = functions.map((f) => {
+      assert.ok(f.metricsUrl, 'a function serves no metrics');
+      return new URL(f.metricsUrl).host;
+    });
+    prometheus = await startPrometheus(targets);
   });
 
   after(async () => {
     await prometheus?.stop();
-    assert.equal(await server?.stop(), 0);
+    await Promise.all(functions.map((f) => f.stop()));
   });
 
   it('counts every review, by function and outcome', async () => {
@@ -119,14 +148,11 @@ describe('Prometheus scraping a running function', () => {
     const counts = Object.fromEntries(
       byOutcome.map((s) => [`${s.metric.admission_function} ${s.metric.admission_outcome}`, s.value]),
     );
-    assert.deepEqual(counts, {
-      'volume-extension patched': PATCHED + SLOW,
-      'volume-extension denied': DENIED,
-      'volume-extension error': MALFORMED,
-      'node-selector patched': NODE_SELECTOR,
-    });
+    assert.deepEqual(counts, expected);
     const [durations] = await prometheus.query('sum(admission_review_duration_count)');
     assert.equal(durations?.value, TOTAL);
+    const jobs = await prometheus.query('count by (instance) (admission_reviews_total)');
+    assert.equal(jobs.length, 2, 'both functions scraped');
   });
 
   it('answers histogram_quantile over the duration buckets', async () => {
@@ -170,8 +196,9 @@ describe('Prometheus scraping a running function', () => {
   });
 
   it('uses in the dashboard only metric names the exporter emits', async () => {
-    assert.ok(server.metricsUrl);
-    const exposition = await (await fetch(server.metricsUrl)).text();
+    const metricsUrl = functions[0]?.metricsUrl;
+    assert.ok(metricsUrl);
+    const exposition = await (await fetch(metricsUrl)).text();
     const emitted = new Set(
       exposition
         .split('\n')

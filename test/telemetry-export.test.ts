@@ -1,6 +1,7 @@
-// Telemetry as a running function exports it: a process started with startTelemetry() and
-// standard OTEL_* variables sends http/protobuf spans to a local OTLP receiver, decoded here;
-// with the collector dead or stalled, every review is still answered.
+// Telemetry as a running function exports it: a function under faas-js-runtime (`npm start`,
+// telemetry started by its init()) configured by standard OTEL_* variables sends http/protobuf
+// spans to a local OTLP receiver, decoded here; with the collector dead or stalled, every
+// review is still answered.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -9,13 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { decodePatch } from '../shared/response.ts';
 import { ATTR } from '../shared/telemetry/observe.ts';
 import { apiserverVerdicts } from './support/apiserver.ts';
+import { inParallel, postReview, type RunningFunction, startFunction } from './support/function-process.ts';
 import { SPAN_KIND_SERVER, STATUS_CODE_ERROR, startOtlpReceiver } from './support/otlp-receiver.ts';
-import {
-  inParallel,
-  postReview,
-  type ReviewServer,
-  startReviewServer,
-} from './support/review-server-process.ts';
 import { type Json, sample } from './support/reviews.ts';
 
 const patchedReview = sample('knative-pod-volumes.json');
@@ -23,11 +19,10 @@ const deniedReview = sample('knative-pod-bad-volumes.json');
 
 describe('OTLP export (http/protobuf)', () => {
   let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
-  let server: ReviewServer;
+  let server: RunningFunction;
   before(async () => {
     receiver = await startOtlpReceiver();
-    server = await startReviewServer({
-      SERVICE_NAME: 'volume-extension',
+    server = await startFunction('volume-extension', {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
       OTEL_BSP_SCHEDULE_DELAY: '50',
@@ -36,20 +31,20 @@ describe('OTLP export (http/protobuf)', () => {
     });
   });
   after(async () => {
-    assert.equal(await server.stop(), 0, 'the server exits 0 on SIGTERM');
-    await receiver.close();
+    await server?.stop();
+    await receiver?.close();
   });
 
   it('exports one SERVER span per review, continuing the traceparent, with the admission attributes', async () => {
     const traceId = randomBytes(16).toString('hex');
     const parentSpanId = randomBytes(8).toString('hex');
     const body = JSON.stringify(patchedReview);
-    const patched = await postReview(server, 'volume-extension', body, {
+    const patched = await postReview(server.url, body, {
       timeout: '7s',
       headers: { traceparent: `00-${traceId}-${parentSpanId}-01` },
     });
-    const denied = await postReview(server, 'volume-extension', deniedReview, { timeout: '10s' });
-    const rejected = await postReview(server, 'volume-extension', '{"kind": "AdmissionReview"}');
+    const denied = await postReview(server.url, deniedReview, { timeout: '10s' });
+    const rejected = await postReview(server.url, '{"kind": "AdmissionReview"}');
     assert.deepEqual([patched.status, denied.status, rejected.status], [200, 200, 400]);
     const verdicts = await apiserverVerdicts([
       { request: patchedReview, reply: patched.body },
@@ -117,9 +112,7 @@ describe('OTLP export (http/protobuf)', () => {
     assert.equal(failed?.attributes[ATTR.outcome], 'error');
 
     // The log line of the traced review leads to the exported span.
-    const line = server.stderr
-      .map((l) => JSON.parse(l) as Json)
-      .find((l) => l.msg === 'review answered' && l.trace_id === traceId);
+    const line = server.logLines().find((l) => l.msg === 'review answered' && l.trace_id === traceId) as Json;
     assert.ok(line, 'no debug line with the trace id');
     assert.equal(line.span_id, span.spanId);
     assert.equal(line.uid, reply.response.uid);
@@ -136,9 +129,9 @@ describe('OTLP export (http/protobuf)', () => {
 });
 
 /** Sends `count` reviews, 8 at a time, and checks every answer with the apiserver. */
-async function assertAllAnswered(server: ReviewServer, count: number): Promise<void> {
+async function assertAllAnswered(server: RunningFunction, count: number): Promise<void> {
   const replies = await inParallel(Array.from({ length: count }), 8, () =>
-    postReview(server, 'volume-extension', patchedReview, { timeout: '10s' }),
+    postReview(server.url, patchedReview, { timeout: '10s' }),
   );
   const failures = replies.filter((r) => r.status !== 200);
   assert.equal(failures.length, 0, `failed: ${JSON.stringify(failures.slice(0, 3))}`);
@@ -147,7 +140,7 @@ async function assertAllAnswered(server: ReviewServer, count: number): Promise<v
 }
 
 /** Reviews counted by the running function's own Prometheus endpoint. */
-async function reviewsCounted(server: ReviewServer): Promise<number> {
+async function reviewsCounted(server: RunningFunction): Promise<number> {
   assert.ok(server.metricsUrl);
   const text = await (await fetch(server.metricsUrl)).text();
   return [...text.matchAll(/^admission_reviews_total\{[^}]*\} (\d+)/gm)].reduce(
@@ -159,7 +152,7 @@ async function reviewsCounted(server: ReviewServer): Promise<number> {
 describe('a collector that is down or stalled', () => {
   it('dead address: every review answered, none failed, the export failures only logged', async () => {
     const deadPort = await closedPort();
-    const server = await startReviewServer({
+    const server = await startFunction('volume-extension', {
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${deadPort}`,
       OTEL_BSP_SCHEDULE_DELAY: '20',
       OTEL_METRIC_EXPORT_INTERVAL: '100',
@@ -170,12 +163,12 @@ describe('a collector that is down or stalled', () => {
       assert.equal(await reviewsCounted(server), 300);
       // Not vacuous: the exporter did try, and said so in the log.
       const deadline = Date.now() + 10_000;
-      while (!server.stderr.some((l) => l.includes('"component":"opentelemetry"'))) {
-        assert.ok(Date.now() < deadline, `no export error logged:\n${server.stderr.join('\n')}`);
+      while (!server.logLines().some((l) => l.component === 'opentelemetry')) {
+        assert.ok(Date.now() < deadline, 'no export error logged');
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     } finally {
-      assert.equal(await server.stop(), 0);
+      await server.stop();
     }
   });
 
@@ -183,7 +176,7 @@ describe('a collector that is down or stalled', () => {
     const held: import('node:http').ServerResponse[] = [];
     const stalled = createServer((_request, response) => void held.push(response));
     await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
-    const server = await startReviewServer({
+    const server = await startFunction('volume-extension', {
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(stalled.address() as AddressInfo).port}`,
       OTEL_BSP_SCHEDULE_DELAY: '20',
       OTEL_METRIC_EXPORT_INTERVAL: '100',
@@ -193,7 +186,7 @@ describe('a collector that is down or stalled', () => {
       assert.ok(held.length > 0, 'the exporter never reached the stalled collector');
       assert.equal(await reviewsCounted(server), 300);
     } finally {
-      assert.equal(await server.stop(), 0, 'shutdown is bounded even with exports pending');
+      await server.stop();
       await closeServer(stalled);
     }
   });
