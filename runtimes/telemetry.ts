@@ -11,25 +11,14 @@
 //   or an OTLP endpoint is set, otherwise none;
 // - OTEL_SDK_DISABLED=true: nothing at all.
 // Exports run in the background (batching, bounded queue, short timeouts): a collector that is
-// down or slow costs dropped telemetry, never a slower or failed admission.
+// down or slow costs dropped telemetry, never a slower or failed admission. The SDK is imported
+// only when enabled: loading it is most of what telemetry adds to a function's start.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import {
-  defaultResource,
-  detectResources,
-  envDetector,
-  hostDetector,
-  osDetector,
-  processDetector,
-  type Resource,
-  resourceFromAttributes,
-  serviceInstanceIdDetector,
-} from '@opentelemetry/resources';
-import { type IMetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import type { Resource } from '@opentelemetry/resources';
+import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import { ConfigError } from '../shared/errors.ts';
 import { createLogger, type Logger, log, useLogger } from '../shared/telemetry/log.ts';
 import { loadTelemetrySettings, useTelemetrySettings } from '../shared/telemetry/settings.ts';
@@ -98,7 +87,10 @@ async function start({ serviceName = DEFAULT_SERVICE_NAME }: TelemetryOptions) {
 
   const tracesExporter = set(env.OTEL_TRACES_EXPORTER);
   const tracing = tracesExporter ? tracesExporter !== 'none' : otlpEndpointSet(env, 'TRACES');
-  const { readers, prometheus } = metricReaders(env);
+  const exporters = metricExporters(env);
+  const address = exporters.has('prometheus') ? metricsAddress(env) : undefined;
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const { readers, prometheus } = await metricReaders(exporters, env);
   const sdk = new NodeSDK({
     resource: await resourceFor(serviceName),
     autoDetectResources: false,
@@ -115,7 +107,7 @@ async function start({ serviceName = DEFAULT_SERVICE_NAME }: TelemetryOptions) {
   });
   sdk.start();
 
-  const server = prometheus ? await serveMetrics(prometheus, env, logger) : undefined;
+  const server = prometheus && address ? await serveMetrics(prometheus, address, logger) : undefined;
   const metricsUrl = server ? metricsUrlOf(server) : undefined;
   logger.info(
     { service: serviceName, metrics_url: metricsUrl, tracing, metric_exporters: readers.length },
@@ -140,67 +132,98 @@ async function start({ serviceName = DEFAULT_SERVICE_NAME }: TelemetryOptions) {
  * `service.name`: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override it.
  */
 async function resourceFor(serviceName: string): Promise<Resource> {
-  const detected = detectResources({
-    detectors: [serviceInstanceIdDetector, processDetector, hostDetector, osDetector, envDetector],
+  const resources = await import('@opentelemetry/resources');
+  const detected = resources.detectResources({
+    detectors: [
+      resources.serviceInstanceIdDetector,
+      resources.processDetector,
+      resources.hostDetector,
+      resources.osDetector,
+      resources.envDetector,
+    ],
   });
   await detected.waitForAsyncAttributes?.();
-  return defaultResource()
-    .merge(resourceFromAttributes({ 'service.name': serviceName }))
+  return resources
+    .defaultResource()
+    .merge(resources.resourceFromAttributes({ 'service.name': serviceName }))
     .merge(detected);
 }
 
+type MetricExporter = 'prometheus' | 'otlp';
+
 /** OTEL_METRICS_EXPORTER (default: prometheus, plus otlp when an OTLP endpoint is set). */
-function metricReaders(env: NodeJS.ProcessEnv): {
-  readers: IMetricReader[];
-  prometheus?: PrometheusExporter;
-} {
+function metricExporters(env: NodeJS.ProcessEnv): Set<MetricExporter> {
   const configured = set(env.OTEL_METRICS_EXPORTER)
     ?.split(',')
     .map((name) => name.trim());
   const names = configured ?? ['prometheus', ...(otlpEndpointSet(env, 'METRICS') ? ['otlp'] : [])];
-  if (names.includes('none')) return { readers: [] };
-  const readers: IMetricReader[] = [];
-  let prometheus: PrometheusExporter | undefined;
-  for (const name of new Set(names)) {
-    if (name === 'prometheus') {
-      // Served by our own server (serveMetrics): it can bind port 0 and report the address.
-      prometheus = new PrometheusExporter({ preventServerStart: true });
-      readers.push(prometheus);
-    } else if (name === 'otlp') {
-      const protocol = set(env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL) ?? set(env.OTEL_EXPORTER_OTLP_PROTOCOL);
-      if (protocol && protocol !== 'http/protobuf') {
-        log().warn(`OTLP metrics are exported with http/protobuf only; ignoring protocol "${protocol}"`);
-      }
-      const interval = milliseconds(env, 'OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000;
-      const timeout = Math.min(milliseconds(env, 'OTEL_METRIC_EXPORT_TIMEOUT') ?? 5000, interval);
-      readers.push(
-        new PeriodicExportingMetricReader({
-          exporter: new OTLPMetricExporter(),
-          exportIntervalMillis: interval,
-          exportTimeoutMillis: timeout,
-        }),
-      );
-    } else {
+  if (names.includes('none')) return new Set();
+  for (const name of names) {
+    if (name !== 'prometheus' && name !== 'otlp') {
       throw new ConfigError(
         `OTEL_METRICS_EXPORTER: unsupported exporter "${name}" (use prometheus, otlp or none)`,
       );
     }
   }
+  return new Set(names as MetricExporter[]);
+}
+
+async function metricReaders(
+  exporters: Set<MetricExporter>,
+  env: NodeJS.ProcessEnv,
+): Promise<{ readers: IMetricReader[]; prometheus?: PrometheusExporter }> {
+  const readers: IMetricReader[] = [];
+  let prometheus: PrometheusExporter | undefined;
+  if (exporters.has('prometheus')) {
+    const { PrometheusExporter } = await import('@opentelemetry/exporter-prometheus');
+    // Served by our own server (serveMetrics): it can bind port 0 and report the address.
+    prometheus = new PrometheusExporter({ preventServerStart: true });
+    readers.push(prometheus);
+  }
+  if (exporters.has('otlp')) {
+    const protocol = set(env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL) ?? set(env.OTEL_EXPORTER_OTLP_PROTOCOL);
+    if (protocol && protocol !== 'http/protobuf') {
+      log().warn(`OTLP metrics are exported with http/protobuf only; ignoring protocol "${protocol}"`);
+    }
+    const interval = milliseconds(env, 'OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000;
+    const timeout = Math.min(milliseconds(env, 'OTEL_METRIC_EXPORT_TIMEOUT') ?? 5000, interval);
+    const [{ OTLPMetricExporter }, { PeriodicExportingMetricReader }] = await Promise.all([
+      import('@opentelemetry/exporter-metrics-otlp-proto'),
+      import('@opentelemetry/sdk-metrics'),
+    ]);
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter: new OTLPMetricExporter(),
+        exportIntervalMillis: interval,
+        exportTimeoutMillis: timeout,
+      }),
+    );
+  }
   return { readers, prometheus };
+}
+
+interface MetricsAddress {
+  host: string;
+  port: number;
+}
+
+/** OTEL_EXPORTER_PROMETHEUS_HOST and _PORT: 0.0.0.0:9464 unless set (port 0: any free port). */
+function metricsAddress(env: NodeJS.ProcessEnv): MetricsAddress {
+  const host = set(env.OTEL_EXPORTER_PROMETHEUS_HOST) ?? '0.0.0.0';
+  const portText = set(env.OTEL_EXPORTER_PROMETHEUS_PORT) ?? '9464';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) {
+    throw new ConfigError(`OTEL_EXPORTER_PROMETHEUS_PORT: "${portText}" is not a port number (0-65535)`);
+  }
+  return { host, port };
 }
 
 /** The Prometheus scrape endpoint. A port in use is logged, not fatal: reviews come first. */
 async function serveMetrics(
   exporter: PrometheusExporter,
-  env: NodeJS.ProcessEnv,
+  { host, port }: MetricsAddress,
   logger: Logger,
 ): Promise<Server | undefined> {
-  const host = set(env.OTEL_EXPORTER_PROMETHEUS_HOST) ?? '0.0.0.0';
-  const portText = set(env.OTEL_EXPORTER_PROMETHEUS_PORT) ?? '9464';
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigError(`OTEL_EXPORTER_PROMETHEUS_PORT: "${portText}" is not a port number (0-65535)`);
-  }
   const server = createServer((request, response) => {
     const path = request.url?.split('?')[0];
     if (path === '/metrics' && (request.method === 'GET' || request.method === 'HEAD')) {

@@ -6,12 +6,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodePatch } from '../shared/response.ts';
 import { ATTR } from '../shared/telemetry/observe.ts';
-import { apiserverVerdicts } from './support/apiserver.ts';
+import { apiserverVerdicts, projectRoot } from './support/apiserver.ts';
 import { inParallel, postReview, type RunningFunction, startFunction } from './support/function-process.ts';
 import { SPAN_KIND_SERVER, STATUS_CODE_ERROR, startOtlpReceiver } from './support/otlp-receiver.ts';
+import { runToExit } from './support/process.ts';
 import { type Json, sample } from './support/reviews.ts';
 
 const patchedReview = sample('knative-pod-volumes.json');
@@ -206,3 +208,41 @@ function closeServer(server: Server): Promise<void> {
     server.closeAllConnections();
   });
 }
+
+describe('telemetry at start', { concurrency: 3 }, () => {
+  const entry = join(projectRoot, 'runtimes', 'start.ts');
+  for (const [variable, value] of [
+    ['WEBHOOK_TIMEOUT_SECONDS', '99'],
+    ['BUDGET_WARN_FRACTION', 'half'],
+    ['LOG_LEVEL', 'loud'],
+    ['OTEL_METRICS_EXPORTER', 'statsd'],
+    ['OTEL_EXPORTER_PROMETHEUS_PORT', 'http'],
+  ] as const) {
+    it(`stops the function with a message naming ${variable}=${value}`, async () => {
+      const { code, output } = await runToExit(process.execPath, [entry], {
+        FUNCTION: 'node-selector',
+        FUNC_PORT: '0',
+        [variable]: value,
+      });
+      assert.equal(code, 1, output);
+      assert.match(output, new RegExp(`^faas-admission: .*${variable}: `, 'm'));
+    });
+  }
+
+  it('serves reviews without metrics when the metrics port is taken, and says so', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const taken = (holder.address() as AddressInfo).port;
+    const server = await startFunction('volume-extension', { OTEL_EXPORTER_PROMETHEUS_PORT: String(taken) });
+    try {
+      assert.equal(server.metricsUrl, undefined);
+      const error = server.logLines().find((l) => l.msg === 'metrics endpoint not served') as Json;
+      assert.equal(error?.level, 'error');
+      assert.equal(error?.port, taken);
+      assert.equal((await postReview(server.url, patchedReview, { timeout: '10s' })).status, 200);
+    } finally {
+      await server.stop();
+      await closeServer(holder);
+    }
+  });
+});
