@@ -109,7 +109,8 @@ describe('config-volume', () => {
       review: edited(hello, (pod) => {
         pod.spec.volumes.push({ name: 'hello-volume', emptyDir: {} });
       }),
-      message: /CONFIG_VOLUME: the pod already has a different volume named "hello-volume"/,
+      message:
+        /CONFIG_VOLUME: the pod already has a different volume named "hello-volume" \(configMap: nothing in the pod, \{"name":"hello-configmap"\} in the configuration\)/,
     },
     {
       name: 'the mount path taken by another volume',

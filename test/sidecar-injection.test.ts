@@ -169,7 +169,7 @@ describe('sidecar-injection', () => {
       name: 'a container of the same name with a different definition',
       review: sample('sidecar-injection/pod-conflict.json'),
       message:
-        /sidecar template containers\[0\] "log-shipper": the pod already has a container named "log-shipper" with a different definition/,
+        /sidecar template containers\[0\] "log-shipper": the pod already has a container named "log-shipper" with a different definition \(image: "fluent\/fluent-bit:2\.0" in the pod, "fluent\/fluent-bit:3\.1" in the template\)/,
       code: 409,
     },
     {
@@ -187,7 +187,7 @@ describe('sidecar-injection', () => {
         object.spec.volumes.push({ name: 'app-logs', hostPath: { path: '/var/log' } });
       }),
       message:
-        /sidecar template volumes\[1\] "app-logs": the pod already has a different volume named "app-logs"/,
+        /sidecar template volumes\[1\] "app-logs": the pod already has a different volume named "app-logs" \(emptyDir: nothing in the pod, \{\} in the template\)/,
       code: 409,
     },
   ];

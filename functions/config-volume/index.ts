@@ -6,7 +6,7 @@ import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { parseLabelRules, stampLabels } from '../../shared/k8s/label-rules.ts';
 import { labelKeyProblem, labelValueProblem } from '../../shared/k8s/names.ts';
-import { isContainedIn } from '../../shared/k8s/subset.ts';
+import { describeDifference } from '../../shared/k8s/subset.ts';
 import { volumeSchema } from '../../shared/k8s/volumes.ts';
 import { defineMutation, deny, type LabelSelector } from '../../shared/mutation.ts';
 import { describeIssues } from '../../shared/review.ts';
@@ -96,11 +96,16 @@ export default defineMutation({
     const volume = config.volume;
 
     const existing = spec.volumes?.find((v) => v.name === volume.name);
+    const difference = existing && describeDifference(volume, existing, 'configuration');
+    if (difference) {
+      return deny(
+        `CONFIG_VOLUME: the pod already has a different volume named "${volume.name}" (${difference})`,
+        409,
+      );
+    }
     if (!existing) {
       spec.volumes ??= [];
       spec.volumes.push(structuredClone(volume));
-    } else if (!isContainedIn(volume, existing)) {
-      return deny(`CONFIG_VOLUME: the pod already has a different volume named "${volume.name}"`, 409);
     }
 
     const targets: [string, V1Container[]][] = [['containers', spec.containers]];

@@ -7,7 +7,7 @@ import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { annotation } from '../../shared/k8s/annotations.ts';
 import { labelKeyProblem } from '../../shared/k8s/names.ts';
-import { isContainedIn } from '../../shared/k8s/subset.ts';
+import { describeDifference } from '../../shared/k8s/subset.ts';
 import { defineMutation, deny } from '../../shared/mutation.ts';
 import { injectedHash, loadSidecarTemplate, type SidecarTemplate, type TemplateList } from './template.ts';
 
@@ -107,11 +107,14 @@ export default defineMutation({
       if (!present) {
         spec.volumes ??= [];
         spec.volumes.push(structuredClone(volume) as V1Volume);
-      } else if (!isContainedIn(volume, present)) {
-        return deny(
-          `${item('volumes', i, volume.name)}: the pod already has a different volume named "${volume.name}"`,
-          409,
-        );
+      } else {
+        const difference = describeDifference(volume, present, 'template');
+        if (difference) {
+          return deny(
+            `${item('volumes', i, volume.name)}: the pod already has a different volume named "${volume.name}" (${difference})`,
+            409,
+          );
+        }
       }
     }
 
@@ -125,9 +128,10 @@ export default defineMutation({
           return deny(`${where}: the pod already has a container named "${container.name}" in ${other}`, 409);
         }
         const present = containers(list).find((c) => c.name === container.name);
-        if (present && !isContainedIn(container, present)) {
+        const difference = present && describeDifference(container, present, 'template');
+        if (difference) {
           return deny(
-            `${where}: the pod already has a container named "${container.name}" with a different definition`,
+            `${where}: the pod already has a container named "${container.name}" with a different definition (${difference})`,
             409,
           );
         }
