@@ -1,0 +1,340 @@
+// The TLS-terminating Service for real: Debian's nginx runs the shipped nginx.conf (rendered
+// from the same options as deploy/nginx.conf, with only addresses and paths substituted) in
+// front of running functions, and a client that trusts only the test CA, checking the name
+// the apiserver checks, sends the shared fixtures through it.
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { Agent, request } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connect, type PeerCertificate } from 'node:tls';
+import { functions } from '../functions/index.ts';
+import { renderNginxConf } from '../scripts/manifests/nginx-conf.ts';
+import { deployedNginxOptions } from '../scripts/manifests/render.ts';
+import {
+  defaultSettings,
+  knativeHost,
+  MAX_REVIEW_BYTES,
+  TLS_PROXY,
+  tlsProxyDnsNames,
+  WEBHOOK_TIMEOUT_SECONDS,
+} from '../scripts/manifests/settings.ts';
+import { loadConfig } from '../shared/config.ts';
+import { handleReview } from '../shared/handle.ts';
+import { apiserverVerdicts, type Judgement } from './support/apiserver.ts';
+import { type RunningNginx, replaceFile, startNginx } from './support/nginx.ts';
+import { answer, edited, type Json, sharedFixture } from './support/reviews.ts';
+import { makeTestCertificates, type TestCertificates } from './support/test-certs.ts';
+
+const FIXTURES = [
+  'knative-pod-netease-annotations.v1.json',
+  'knative-pod-netease-annotations.v1beta1.json',
+  'knative-pod-netease-annotations.dryrun.v1.json',
+  'plain-pod-no-labels.v1.json',
+];
+/** Configuration as a platform team would set it on the Knative services, so every function patches. */
+const ENV: Record<string, Record<string, string>> = { 'label-stamping': { STAMP_LABELS: 'team=platform' } };
+/** The name the apiserver connects to and verifies: <service>.<namespace>.svc. */
+const SERVICE_NAME = `${TLS_PROXY}.${defaultSettings.namespace}.svc`;
+const QUERY = `?timeout=${WEBHOOK_TIMEOUT_SECONDS}s`;
+
+interface Seen {
+  host: string | undefined;
+  url: string | undefined;
+  bytes: number;
+}
+
+/**
+ * One function served over plain HTTP on "/", as faas-js-runtime serves it in its Knative
+ * pod, through the project's shared HTTP contract. `?hang` in the query: no answer.
+ */
+async function startFunction(name: string): Promise<{ server: Server; port: number; seen: Seen[] }> {
+  const mutation = functions.get(name);
+  if (!mutation) throw new Error(`no function ${name}`);
+  const loaded = { mutation, config: loadConfig(mutation, ENV[name] ?? {}) };
+  const seen: Seen[] = [];
+  const server = createServer({ keepAliveTimeout: 120_000 }, async (req: IncomingMessage, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    seen.push({ host: req.headers.host, url: req.url, bytes: body.length });
+    if (req.url?.includes('hang')) return;
+    if (req.method !== 'POST' || !req.url?.startsWith('/?')) {
+      res.writeHead(404).end();
+      return;
+    }
+    const reply = handleReview(loaded, body.toString('utf8'));
+    res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as AddressInfo).port, seen };
+}
+
+interface Reply {
+  status: number;
+  contentType: string | undefined;
+  text: string;
+  json: () => Json;
+}
+
+describe('TLS-terminating nginx in front of the functions', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'faas-admission-nginx-'));
+  const upstreams = new Map<string, Awaited<ReturnType<typeof startFunction>>>();
+  let certs: TestCertificates;
+  let nginx: RunningNginx;
+  let agent: Agent;
+  let shipped: string;
+  let tested: string;
+
+  function post(path: string, body: string | Buffer, ca = certs.caPem): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: nginx.port,
+          servername: SERVICE_NAME,
+          ca,
+          agent: ca === certs.caPem ? agent : false,
+          method: 'POST',
+          path,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        async (res) => {
+          let text = '';
+          for await (const chunk of res) text += chunk;
+          const status = res.statusCode ?? 0;
+          resolve({ status, contentType: res.headers['content-type'], text, json: () => JSON.parse(text) });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /** The certificate nginx presents on a new connection to a client trusting `ca`. */
+  function presented(ca: string): Promise<PeerCertificate> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: nginx.port, servername: SERVICE_NAME, ca }, () => {
+        resolve(socket.getPeerCertificate());
+        socket.end();
+      });
+      socket.on('error', reject);
+    });
+  }
+
+  before(async () => {
+    for (const name of functions.keys()) upstreams.set(name, await startFunction(name));
+    certs = makeTestCertificates(dir, tlsProxyDnsNames(defaultSettings));
+    const options = deployedNginxOptions([...functions.values()], defaultSettings);
+    shipped = renderNginxConf(options);
+    nginx = await startNginx(dir, (listen, runDir) => {
+      tested = renderNginxConf({
+        ...options,
+        listen: [listen],
+        certificate: certs.certificateFile,
+        certificateKey: certs.keyFile,
+        runDir,
+        // Never asked: the upstreams below are IP addresses. Kept so the files line up.
+        resolver: '127.0.0.1',
+        accessLog: join(runDir, 'access.log'),
+        routes: options.routes.map((r) => ({ ...r, upstream: `127.0.0.1:${upstreams.get(r.name)?.port}` })),
+      });
+      return tested;
+    });
+    agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  });
+
+  after(async () => {
+    agent?.destroy();
+    await nginx?.stop();
+    for (const { server } of upstreams.values()) server.closeAllConnections();
+    for (const { server } of upstreams.values()) server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs the shipped configuration: only addresses and file paths differ', () => {
+    const a = shipped.split('\n');
+    const b = tested.split('\n');
+    assert.equal(a.length, b.length);
+    const substituted =
+      /^\s*(listen|pid|resolver|access_log|default|set \$upstream|(client_body|proxy|fastcgi|uwsgi|scgi)_temp_path)\s/;
+    const differing = a.flatMap((line, i) => (line === b[i] ? [] : [`${line}  ->  ${b[i]}`]));
+    assert.ok(differing.length > 0);
+    assert.deepEqual(
+      differing.filter((d) => !substituted.test(d)),
+      [],
+      'the tested nginx.conf differs from the shipped one beyond addresses and paths',
+    );
+  });
+
+  it('answers every shared fixture for every function exactly as the function does, accepted by the apiserver', async () => {
+    const judgements: Judgement[] = [];
+    for (const name of functions.keys()) {
+      for (const fixture of FIXTURES) {
+        const reviewed = sharedFixture(fixture);
+        const reply = await post(`/${name}${QUERY}`, JSON.stringify(reviewed));
+        assert.equal(reply.status, 200, `${name} ${fixture}: ${reply.text}`);
+        assert.equal(reply.contentType, 'application/json');
+        assert.deepEqual(reply.json(), answer(name, reviewed, ENV[name]), `${name} ${fixture}`);
+        judgements.push({ request: reviewed, reply: reply.json() });
+      }
+    }
+    const verdicts = await apiserverVerdicts(judgements);
+    verdicts.forEach((verdict, i) => {
+      assert.ok(
+        verdict.accepted,
+        `reply ${i} refused by the apiserver: ${!verdict.accepted && verdict.error}`,
+      );
+    });
+    // The Knative pod gets its volume, its node selector and its label: every function patched.
+    const [volumes, nodeSelector, labels] = [0, FIXTURES.length, 2 * FIXTURES.length].map((i) => verdicts[i]);
+    assert.ok(volumes?.accepted && volumes.allowed);
+    assert.ok(volumes.object.spec && JSON.stringify(volumes.object).includes('/usr/local/nagent4docker'));
+    assert.ok(nodeSelector?.accepted && nodeSelector.allowed);
+    assert.ok((nodeSelector.object as Json).spec.nodeSelector);
+    assert.ok(labels?.accepted && labels.allowed);
+    assert.equal((labels.object as Json).metadata.labels.team, 'platform');
+  });
+
+  it("forwards to '/' with Knative's Host header and the apiserver's ?timeout= query", () => {
+    for (const [name, { seen }] of upstreams) {
+      assert.ok(seen.length >= FIXTURES.length, name);
+      for (const request of seen) {
+        assert.equal(request.host, knativeHost(name, defaultSettings));
+        assert.equal(request.url, `/${QUERY}`);
+      }
+    }
+  });
+
+  it('passes a 3 MiB review and refuses one over the limit with 413', async () => {
+    const big = edited(sharedFixture('knative-pod-netease-annotations.v1.json'), (pod) => {
+      pod.metadata.annotations['example.com/padding'] = 'x'.repeat(3 * 1024 * 1024);
+    });
+    const body = JSON.stringify(big);
+    assert.ok(body.length >= 3 * 1024 * 1024);
+    const reply = await post(`/volume-extension${QUERY}`, body);
+    assert.equal(reply.status, 200, reply.text);
+    const seen = upstreams.get('volume-extension')?.seen.at(-1);
+    assert.equal(seen?.bytes, Buffer.byteLength(body));
+    const [verdict] = await apiserverVerdicts([{ request: big, reply: reply.json() }]);
+    assert.ok(verdict?.accepted && verdict.allowed, JSON.stringify(verdict).slice(0, 300));
+
+    const tooBig = await post(`/volume-extension${QUERY}`, Buffer.alloc(MAX_REVIEW_BYTES + 1, 'x'));
+    assert.equal(tooBig.status, 413);
+  });
+
+  it('speaks TLS 1.2 and 1.3 and refuses TLS 1.1 with a protocol alert', async () => {
+    const handshake = (version: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3') =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(
+          {
+            host: '127.0.0.1',
+            port: nginx.port,
+            servername: SERVICE_NAME,
+            ca: certs.caPem,
+            minVersion: version,
+            maxVersion: version,
+            // OpenSSL 3 will not offer TLS 1.1 at its default security level: the refusal must be nginx's.
+            ciphers: 'DEFAULT:@SECLEVEL=0',
+          },
+          () => {
+            resolve(String(socket.getProtocol()));
+            socket.end();
+          },
+        );
+        socket.on('error', reject);
+      });
+    assert.equal(await handshake('TLSv1.2'), 'TLSv1.2');
+    assert.equal(await handshake('TLSv1.3'), 'TLSv1.3');
+    await assert.rejects(handshake('TLSv1.1'), { code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' });
+  });
+
+  it('is trusted only through the CA, and only under the Service names', async () => {
+    await assert.rejects(
+      post(`/volume-extension${QUERY}`, '{}', readFileSync(certs.certificateFile, 'utf8')),
+      {
+        code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      },
+    );
+    const wrongName = new Promise((resolve, reject) => {
+      const socket = connect({
+        host: '127.0.0.1',
+        port: nginx.port,
+        servername: 'other.example',
+        ca: certs.caPem,
+      });
+      socket.on('secureConnect', () => resolve(socket.end()));
+      socket.on('error', reject);
+    });
+    await assert.rejects(wrongName, { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+  });
+
+  it('serves a renewed certificate at the next handshake, without a reload', async () => {
+    const before = await presented(certs.caPem);
+    const renewed = makeTestCertificates(dir, tlsProxyDnsNames(defaultSettings), 'renewed');
+    replaceFile(certs.keyFile, readFileSync(renewed.keyFile, 'utf8'));
+    replaceFile(certs.certificateFile, readFileSync(renewed.certificateFile, 'utf8'));
+    const after = await presented(renewed.caPem);
+    assert.notEqual(after.serialNumber, before.serialNumber);
+    assert.equal(
+      after.fingerprint256,
+      new X509Certificate(readFileSync(renewed.certificateFile)).fingerprint256,
+    );
+    certs = { ...renewed, certificateFile: certs.certificateFile, keyFile: certs.keyFile };
+    agent.destroy();
+    agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    const reply = await post(
+      `/node-selector${QUERY}`,
+      JSON.stringify(sharedFixture('plain-pod-no-labels.v1.json')),
+    );
+    assert.equal(reply.status, 200);
+    assert.doesNotMatch(nginx.stderr(), /\[(emerg|crit|alert)\]/);
+  });
+
+  it('answers health checks, and wrong methods and paths with a Status', async () => {
+    const health = await new Promise<number>((resolve, reject) => {
+      request(
+        { host: '127.0.0.1', port: nginx.port, servername: SERVICE_NAME, ca: certs.caPem, path: '/healthz' },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      )
+        .on('error', reject)
+        .end();
+    });
+    assert.equal(health, 200);
+    const missing = await post('/no-such-function', '{}');
+    assert.equal(missing.status, 404);
+    assert.equal(missing.json().kind, 'Status');
+    assert.match(missing.json().message, /\/volume-extension, \/node-selector, \/label-stamping/);
+  });
+
+  it('answers 504 naming the function when it does not answer in time', async () => {
+    const reply = await post(`/node-selector${QUERY}&hang`, '{}');
+    assert.equal(reply.status, 504);
+    assert.deepEqual(reply.json(), {
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      reason: 'Timeout',
+      code: 504,
+      message: 'faas-admission: function node-selector did not answer within 3s',
+    });
+  });
+
+  it('answers 502 naming the function when it cannot be reached', async () => {
+    const upstream = upstreams.get('label-stamping');
+    upstream?.server.closeAllConnections();
+    upstream?.server.close();
+    const reply = await post(`/label-stamping${QUERY}`, '{}');
+    assert.equal(reply.status, 502);
+    assert.equal(reply.json().message, 'faas-admission: function label-stamping could not be reached');
+  });
+});
