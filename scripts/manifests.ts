@@ -3,8 +3,10 @@
 //   npm run manifests                      regenerate deploy/ after changing a function
 //   npm run manifests -- --check           exit 1 when deploy/ differs from what would be generated
 //   npm run manifests -- --out my-deploy --namespace webhooks --image registry/faas-admission@sha256:...
+//   npm run manifests -- --out my-deploy --ca-bundle .certs/faas-admission-tls.faas-admission/ca-bundle.b64
+import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { functions } from '../functions/index.ts';
 import { deployFiles } from './manifests/render.ts';
@@ -17,6 +19,8 @@ const usage = `usage: npm run manifests -- [--check] [--out DIR] [--namespace NS
   --image          image built from the Dockerfile, best by digest (default: ${defaultSettings.image})
   --cluster-domain the cluster's DNS domain (default: ${defaultSettings.clusterDomain})
   --dns-resolver   DNS server nginx resolves Knative hosts with (default: ${defaultSettings.dnsResolver})
+  --ca-bundle      without cert-manager: file with the webhooks' caBundle (npm run cert writes ca-bundle.b64);
+                   no cert-manager objects are written, the Secret comes from npm run cert
   --check          write nothing; exit 1 and name the files that differ`;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -39,7 +43,30 @@ function settingsFrom(values: Record<string, string | boolean | undefined>): Dep
     clusterDomain: pick('cluster-domain', defaultSettings.clusterDomain, DNS_NAME, 'a DNS domain'),
     dnsResolver: pick('dns-resolver', defaultSettings.dnsResolver, /^[-a-z0-9.:[\]]+$/, 'a host or address'),
     image: pick('image', defaultSettings.image, /^[^\s@]+(@sha256:[0-9a-f]{64})?$/, 'an image reference'),
+    ...(typeof values['ca-bundle'] === 'string' && { caBundle: readCaBundle(values['ca-bundle']) }),
   };
+}
+
+/** The base64 of a CA certificate's PEM, checked, so a wrong file fails here and not in the apiserver. */
+function readCaBundle(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    fail(`--ca-bundle: cannot read ${file}: ${(error as Error).message}`);
+  }
+  const pem = Buffer.from(text, 'base64').toString('utf8');
+  if (!/^[A-Za-z0-9+/]+=*$/.test(text) || !pem.includes('-----BEGIN CERTIFICATE-----'))
+    fail(`--ca-bundle: ${file} is not a base64-encoded PEM certificate (npm run cert writes ca-bundle.b64)`);
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(pem);
+  } catch (error) {
+    fail(`--ca-bundle: ${file}: ${(error as Error).message}`);
+  }
+  if (!certificate.ca)
+    fail(`--ca-bundle: ${file} holds a certificate that is not a CA (${certificate.subject})`);
+  return text;
 }
 
 function main(): void {
@@ -52,6 +79,7 @@ function main(): void {
         image: { type: 'string' },
         'cluster-domain': { type: 'string' },
         'dns-resolver': { type: 'string' },
+        'ca-bundle': { type: 'string' },
         check: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
@@ -86,7 +114,7 @@ function main(): void {
   }
   mkdirSync(out, { recursive: true });
   for (const [name, text] of files) writeFileSync(join(out, name), text);
-  process.stdout.write(`manifests: wrote ${files.size} files to ${relative(process.cwd(), out) || '.'}/\n`);
+  process.stdout.write(`manifests: wrote ${files.size} files to ${out.replace(/\/$/, '')}/\n`);
   for (const name of extra)
     process.stderr.write(`manifests: ${join(out, name)} is not generated: remove it?\n`);
 }

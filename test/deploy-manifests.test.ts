@@ -3,7 +3,7 @@
 // the objects agree with each other: names, ports, certificates, timeouts, limits.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -16,6 +16,7 @@ import { type AnyMutation, defineMutation } from '../shared/mutation.ts';
 import { projectRoot } from './support/apiserver.ts';
 import { knownKinds, manifestProblems } from './support/k8s-schemas.ts';
 import type { Json } from './support/reviews.ts';
+import { makeTestCertificates } from './support/test-certs.ts';
 
 const deployDir = join(projectRoot, 'deploy');
 const registry = [...functions.values()];
@@ -315,6 +316,36 @@ describe('npm run manifests', () => {
         /proxy_set_header Host volume-extension\.webhooks\.svc\.cluster\.local;/,
       );
       assert.match(files.get('kustomization.yaml') ?? '', /digest: sha256:a{64}/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('--ca-bundle writes a deployment without cert-manager, the CA in every webhook', () => {
+    const out = mkdtempSync(join(tmpdir(), 'faas-admission-deploy-'));
+    try {
+      const { caPem } = makeTestCertificates(out, ['faas-admission-tls.faas-admission.svc']);
+      const bundle = Buffer.from(caPem).toString('base64');
+      writeFileSync(join(out, 'ca-bundle.b64'), `${bundle}\n`);
+      const result = cli('--out', join(out, 'deploy'), '--ca-bundle', join(out, 'ca-bundle.b64'));
+      assert.equal(result.status, 0, result.stderr);
+      const files = new Map(
+        readdirSync(join(out, 'deploy')).map((n) => [n, readFileSync(join(out, 'deploy', n), 'utf8')]),
+      );
+      const objects = objectsOf(files);
+      assertValid(objects);
+      assert.deepEqual(
+        objects.filter((o) => o.apiVersion.startsWith('cert-manager.io/')),
+        [],
+      );
+      const configuration = find(objects, 'MutatingWebhookConfiguration');
+      assert.equal(configuration.metadata.annotations, undefined);
+      assert.ok(configuration.webhooks.every((w: Json) => w.clientConfig.caBundle === bundle));
+      assert.ok(!files.get('kustomization.yaml')?.includes('certificates.yaml'));
+
+      const notCa = cli('--check', '--ca-bundle', join(out, 'tls.crt'));
+      assert.equal(notCa.status, 2);
+      assert.match(notCa.stderr, /--ca-bundle: .*tls\.crt is not a base64-encoded PEM certificate/);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

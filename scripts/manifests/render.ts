@@ -104,11 +104,15 @@ export function deployFiles(
         ' path to its function through Knative routing (configuration: nginx.conf).',
       [tlsProxyDeployment(settings), tlsProxyService(settings)],
     ],
-    [
-      'certificates.yaml',
-      ' cert-manager: self-signed Issuer -> CA Certificate -> CA Issuer -> serving Certificate.',
-      certificates(settings),
-    ],
+    ...(settings.caBundle
+      ? []
+      : [
+          [
+            'certificates.yaml',
+            ' cert-manager: self-signed Issuer -> CA Certificate -> CA Issuer -> serving Certificate.',
+            certificates(settings),
+          ] as [string, string, Manifest[]],
+        ]),
     [
       'webhooks.yaml',
       ' One mutating webhook per function, from the function metadata (appliesTo, webhook).\n' +

@@ -11,6 +11,11 @@ export interface DeploySettings {
   readonly dnsResolver: string;
   /** The image built from the project's Dockerfile, ideally by digest (`name@sha256:...`). */
   readonly image: string;
+  /**
+   * Without cert-manager: the webhooks' caBundle (base64 of the CA's PEM, as `npm run cert`
+   * writes it); the Secret then comes from `npm run cert` too. Unset: cert-manager issues both.
+   */
+  readonly caBundle?: string;
 }
 
 export const defaultSettings: DeploySettings = {

@@ -68,6 +68,7 @@ function webhook(mutation: AnyMutation, settings: DeploySettings) {
         port: HTTPS_PORT,
         path: webhookPath(mutation.name),
       },
+      ...(settings.caBundle && { caBundle: settings.caBundle }),
     },
     rules: [rule(mutation.appliesTo)],
     namespaceSelector: {
@@ -93,10 +94,10 @@ export function webhookConfiguration(mutations: readonly AnyMutation[], settings
     metadata: {
       name: PROJECT,
       labels: labels('webhooks'),
-      annotations: {
-        // cert-manager's cainjector keeps every webhook's caBundle equal to the CA of this Certificate.
-        'cert-manager.io/inject-ca-from': `${settings.namespace}/${TLS_PROXY}`,
-      },
+      // cert-manager's cainjector keeps every webhook's caBundle equal to the CA of this Certificate.
+      ...(!settings.caBundle && {
+        annotations: { 'cert-manager.io/inject-ca-from': `${settings.namespace}/${TLS_PROXY}` },
+      }),
     },
     webhooks: mutations.map((m) => webhook(m, settings)),
   };
