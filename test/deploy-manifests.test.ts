@@ -315,7 +315,10 @@ describe('npm run manifests', () => {
         files.get('nginx.conf') ?? '',
         /proxy_set_header Host volume-extension\.webhooks\.svc\.cluster\.local;/,
       );
-      assert.match(files.get('kustomization.yaml') ?? '', /digest: sha256:a{64}/);
+      assert.match(
+        files.get('functions.yaml') ?? '',
+        /image: registry\.internal\/faas-admission@sha256:a{64}\n/,
+      );
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

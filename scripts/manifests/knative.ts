@@ -2,7 +2,7 @@
 // FUNCTION, and the service stays warm and reachable only inside the cluster.
 import { describeConfig } from '../../shared/config.ts';
 import type { AnyMutation } from '../../shared/mutation.ts';
-import { type DeploySettings, FUNCTION_IMAGE, labels, MAX_REVIEW_BYTES } from './settings.ts';
+import { type DeploySettings, labels, MAX_REVIEW_BYTES } from './settings.ts';
 import type { Manifest } from './yaml.ts';
 
 export function knativeService(mutation: AnyMutation, settings: DeploySettings): Manifest {
@@ -32,7 +32,7 @@ export function knativeService(mutation: AnyMutation, settings: DeploySettings):
           automountServiceAccountToken: false,
           containers: [
             {
-              image: FUNCTION_IMAGE,
+              image: settings.image,
               ports: [{ name: 'http1', containerPort: 8080 }],
               env: [
                 { name: 'FUNCTION', value: mutation.name },

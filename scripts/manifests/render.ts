@@ -6,7 +6,6 @@ import { knativeService } from './knative.ts';
 import { type NginxConfOptions, renderNginxConf } from './nginx-conf.ts';
 import {
   type DeploySettings,
-  FUNCTION_IMAGE,
   knativeHost,
   labels,
   NGINX_CONFIG_MAP,
@@ -51,16 +50,6 @@ function namespace(settings: DeploySettings): Manifest {
   };
 }
 
-/** Splits `name:tag` / `name@sha256:...` the way kustomize's `images:` wants it. */
-export function imageReference(image: string): { newName: string; newTag?: string; digest?: string } {
-  const at = image.indexOf('@');
-  if (at >= 0) return { newName: image.slice(0, at), digest: image.slice(at + 1) };
-  const colon = image.lastIndexOf(':');
-  if (colon > image.lastIndexOf('/'))
-    return { newName: image.slice(0, colon), newTag: image.slice(colon + 1) };
-  return { newName: image };
-}
-
 function kustomization(resources: readonly string[], settings: DeploySettings): Manifest {
   return {
     object: {
@@ -68,16 +57,11 @@ function kustomization(resources: readonly string[], settings: DeploySettings): 
       kind: 'Kustomization',
       resources: [...resources],
       configMapGenerator: [{ name: NGINX_CONFIG_MAP, namespace: settings.namespace, files: ['nginx.conf'] }],
-      images: [{ name: FUNCTION_IMAGE, ...imageReference(settings.image) }],
     },
     comments: [
       {
         path: ['configMapGenerator'],
         before: ' The name gets a hash of nginx.conf, so a changed configuration rolls the nginx pods.',
-      },
-      {
-        path: ['images'],
-        before: ' The image built from the project Dockerfile (one image, every function).',
       },
     ],
   };

@@ -32,8 +32,6 @@ export const TLS_PROXY = 'faas-admission-tls';
 export const NGINX_CONFIG_MAP = 'faas-admission-tls-nginx';
 export const CA_NAME = 'faas-admission-ca';
 export const SELF_SIGNED_ISSUER = 'faas-admission-selfsigned';
-/** The image name the Knative services use; kustomization.yaml `images:` maps it to DeploySettings.image. */
-export const FUNCTION_IMAGE = 'faas-admission';
 export const NGINX_IMAGE = 'nginxinc/nginx-unprivileged:1.30-alpine';
 
 export const HTTPS_PORT = 443;
