@@ -50,6 +50,7 @@ export function knativeService(mutation: AnyMutation, settings: DeploySettings):
               },
               securityContext: {
                 runAsNonRoot: true,
+                runAsUser: 1000,
                 allowPrivilegeEscalation: false,
                 capabilities: { drop: ['ALL'] },
                 seccompProfile: { type: 'RuntimeDefault' },
@@ -79,6 +80,10 @@ export function knativeService(mutation: AnyMutation, settings: DeploySettings):
       {
         path: ['spec', 'template', 'spec', 'containers', 0, 'env'],
         before: `${configuration}\n FUNC_BODY_LIMIT: faas-js-runtime's body limit, as large as nginx's client_max_body_size.`,
+      },
+      {
+        path: ['spec', 'template', 'spec', 'containers', 0, 'securityContext', 'runAsUser'],
+        beside: ' the node user of the Node base image, numeric so the kubelet can check runAsNonRoot',
       },
       {
         path: ['spec', 'template', 'spec', 'containers', 0, 'resources'],

@@ -60,7 +60,7 @@ export function tlsProxyDeployment(settings: DeploySettings): Manifest {
             {
               name: 'nginx',
               image: NGINX_IMAGE,
-              command: ['nginx', '-c', `${NGINX_PATHS.config}/nginx.conf`],
+              command: ['nginx', '-c', `${NGINX_PATHS.config}/nginx.conf`, '-e', 'stderr'],
               ports: [{ name: 'https', containerPort: NGINX_PORT, protocol: 'TCP' }],
               readinessProbe: probe,
               livenessProbe: { ...probe, periodSeconds: 10, failureThreshold: 3 },
