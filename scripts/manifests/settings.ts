@@ -47,10 +47,11 @@ export const WEBHOOK_TIMEOUT_SECONDS = 5;
 export const PROXY_CONNECT_TIMEOUT_SECONDS = 1;
 export const PROXY_READ_TIMEOUT_SECONDS = 3;
 /**
- * Largest AdmissionReview accepted, by nginx and by faas-js-runtime (FUNC_BODY_LIMIT): an
- * UPDATE carries object and oldObject, each up to etcd's 1.5 MiB, plus the envelope.
+ * Largest AdmissionReview accepted, by nginx and by faas-js-runtime (FUNC_BODY_LIMIT, whose
+ * project default is the same): the apiserver takes bodies up to 3 MiB, and an UPDATE review
+ * carries object and oldObject (etcd keeps up to 1.5 MiB each) in one envelope.
  */
-export const MAX_REVIEW_BYTES = 6 * 1024 * 1024;
+export const MAX_REVIEW_BYTES = 8 * 1024 * 1024;
 
 /** The host Knative routes a cluster-local service by (its ingress matches the Host header). */
 export function knativeHost(functionName: string, settings: DeploySettings): string {

@@ -67,7 +67,7 @@ export function tlsProxyDeployment(settings: DeploySettings): Manifest {
               lifecycle: { preStop: { exec: { command: ['sleep', '5'] } } },
               resources: {
                 requests: { cpu: '50m', memory: '32Mi' },
-                limits: { memory: '128Mi' },
+                limits: { memory: '256Mi' },
               },
               securityContext: {
                 allowPrivilegeEscalation: false,
