@@ -82,6 +82,9 @@ async function launch(binary: string, dir: string, config: NginxConfig): Promise
     if (await accepting(port)) break;
     await sleep(50);
   }
+  // A failed bind makes nginx exit at once: give it that moment, so a port some other process
+  // took meanwhile is not mistaken for nginx's.
+  await sleep(50);
   if (exited || !(await accepting(port))) {
     child.kill('SIGKILL');
     throw Object.assign(new Error(`nginx did not start on port ${port}:\n${stderr}`), { stderr });
