@@ -1,14 +1,12 @@
 // The TLS-terminating Service for real: Debian's nginx runs the shipped nginx.conf (rendered
 // from the same options as deploy/nginx.conf, with only addresses and paths substituted) in
-// front of running functions, and a client that trusts only the test CA, checking the name
-// the apiserver checks, sends the shared fixtures through it.
+// front of the functions running under faas-js-runtime as in their Knative pods (`npm start`
+// with FUNCTION), and a client that trusts only the test CA, checking the name the apiserver
+// checks, sends the shared fixtures through it.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { Agent, request } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -24,10 +22,9 @@ import {
   tlsProxyDnsNames,
   WEBHOOK_TIMEOUT_SECONDS,
 } from '../scripts/manifests/settings.ts';
-import { loadConfig } from '../shared/config.ts';
-import { handleReview } from '../shared/handle.ts';
-import { apiserverVerdicts, type Judgement } from './support/apiserver.ts';
+import { apiserverVerdicts, type Judgement, projectRoot } from './support/apiserver.ts';
 import { type RunningNginx, replaceFile, startNginx } from './support/nginx.ts';
+import { type Running, startServer } from './support/process.ts';
 import { answer, edited, type Json, sharedFixture } from './support/reviews.ts';
 import { makeTestCertificates, type TestCertificates } from './support/test-certs.ts';
 
@@ -43,37 +40,21 @@ const ENV: Record<string, Record<string, string>> = { 'label-stamping': { STAMP_
 const SERVICE_NAME = `${TLS_PROXY}.${defaultSettings.namespace}.svc`;
 const QUERY = `?timeout=${WEBHOOK_TIMEOUT_SECONDS}s`;
 
-interface Seen {
-  host: string | undefined;
-  url: string | undefined;
-  bytes: number;
+const LISTENING = /faas-js-runtime listening on port (\d+)/;
+
+/** One function as its Knative pod runs it: `npm start`'s entry with FUNCTION, on a free port. */
+function startFunction(name: string): Promise<Running> {
+  const env = { FUNCTION: name, FUNC_PORT: '0', FUNC_LOG_LEVEL: 'info', ...ENV[name] };
+  return startServer(process.execPath, [join(projectRoot, 'runtimes', 'start.ts')], env, LISTENING);
 }
 
-/**
- * One function served over plain HTTP on "/", as faas-js-runtime serves it in its Knative
- * pod, through the project's shared HTTP contract. `?hang` in the query: no answer.
- */
-async function startFunction(name: string): Promise<{ server: Server; port: number; seen: Seen[] }> {
-  const mutation = functions.get(name);
-  if (!mutation) throw new Error(`no function ${name}`);
-  const loaded = { mutation, config: loadConfig(mutation, ENV[name] ?? {}) };
-  const seen: Seen[] = [];
-  const server = createServer({ keepAliveTimeout: 120_000 }, async (req: IncomingMessage, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    seen.push({ host: req.headers.host, url: req.url, bytes: body.length });
-    if (req.url?.includes('hang')) return;
-    if (req.method !== 'POST' || !req.url?.startsWith('/?')) {
-      res.writeHead(404).end();
-      return;
-    }
-    const reply = handleReview(loaded, body.toString('utf8'));
-    res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { server, port: (server.address() as AddressInfo).port, seen };
+/** The requests a function logged (faas-js-runtime logs each at level info): Host and URL. */
+function requestsSeen(server: Running): { hostname: string; url: string }[] {
+  return server
+    .output()
+    .split('\n')
+    .filter((line) => line.includes('"incoming request"'))
+    .map((line) => JSON.parse(line).req);
 }
 
 interface Reply {
@@ -85,7 +66,7 @@ interface Reply {
 
 describe('TLS-terminating nginx in front of the functions', () => {
   const dir = mkdtempSync(join(tmpdir(), 'faas-admission-nginx-'));
-  const upstreams = new Map<string, Awaited<ReturnType<typeof startFunction>>>();
+  const upstreams = new Map<string, Running>();
   let certs: TestCertificates;
   let nginx: RunningNginx;
   let agent: Agent;
@@ -129,7 +110,8 @@ describe('TLS-terminating nginx in front of the functions', () => {
   }
 
   before(async () => {
-    for (const name of functions.keys()) upstreams.set(name, await startFunction(name));
+    const started = await Promise.all([...functions.keys()].map(startFunction));
+    for (const [i, name] of [...functions.keys()].entries()) upstreams.set(name, started[i] as Running);
     certs = makeTestCertificates(dir, tlsProxyDnsNames(defaultSettings));
     const options = deployedNginxOptions([...functions.values()], defaultSettings);
     shipped = renderNginxConf(options);
@@ -153,8 +135,7 @@ describe('TLS-terminating nginx in front of the functions', () => {
   after(async () => {
     agent?.destroy();
     await nginx?.stop();
-    for (const { server } of upstreams.values()) server.closeAllConnections();
-    for (const { server } of upstreams.values()) server.close();
+    await Promise.all([...upstreams.values()].map((server) => server.stop()));
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -180,7 +161,7 @@ describe('TLS-terminating nginx in front of the functions', () => {
         const reviewed = sharedFixture(fixture);
         const reply = await post(`/${name}${QUERY}`, JSON.stringify(reviewed));
         assert.equal(reply.status, 200, `${name} ${fixture}: ${reply.text}`);
-        assert.equal(reply.contentType, 'application/json');
+        assert.match(reply.contentType ?? '', /^application\/json/);
         assert.deepEqual(reply.json(), answer(name, reviewed, ENV[name]), `${name} ${fixture}`);
         judgements.push({ request: reviewed, reply: reply.json() });
       }
@@ -203,10 +184,11 @@ describe('TLS-terminating nginx in front of the functions', () => {
   });
 
   it("forwards to '/' with Knative's Host header and the apiserver's ?timeout= query", () => {
-    for (const [name, { seen }] of upstreams) {
-      assert.ok(seen.length >= FIXTURES.length, name);
+    for (const [name, server] of upstreams) {
+      const seen = requestsSeen(server);
+      assert.ok(seen.length >= FIXTURES.length, `${name} logged ${seen.length} requests`);
       for (const request of seen) {
-        assert.equal(request.host, knativeHost(name, defaultSettings));
+        assert.equal(request.hostname, knativeHost(name, defaultSettings));
         assert.equal(request.url, `/${QUERY}`);
       }
     }
@@ -220,8 +202,7 @@ describe('TLS-terminating nginx in front of the functions', () => {
     assert.ok(body.length >= 3 * 1024 * 1024);
     const reply = await post(`/volume-extension${QUERY}`, body);
     assert.equal(reply.status, 200, reply.text);
-    const seen = upstreams.get('volume-extension')?.seen.at(-1);
-    assert.equal(seen?.bytes, Buffer.byteLength(body));
+    assert.deepEqual(reply.json(), answer('volume-extension', big));
     const [verdict] = await apiserverVerdicts([{ request: big, reply: reply.json() }]);
     assert.ok(verdict?.accepted && verdict.allowed, JSON.stringify(verdict).slice(0, 300));
 
@@ -317,22 +298,27 @@ describe('TLS-terminating nginx in front of the functions', () => {
   });
 
   it('answers 504 naming the function when it does not answer in time', async () => {
-    const reply = await post(`/node-selector${QUERY}&hang`, '{}');
-    assert.equal(reply.status, 504);
-    assert.deepEqual(reply.json(), {
-      kind: 'Status',
-      apiVersion: 'v1',
-      status: 'Failure',
-      reason: 'Timeout',
-      code: 504,
-      message: 'faas-admission: function node-selector did not answer within 3s',
-    });
+    const stuck = upstreams.get('node-selector')?.child.pid;
+    assert.ok(stuck);
+    process.kill(stuck, 'SIGSTOP'); // a hung function: the connection is accepted, nothing answers
+    try {
+      const reply = await post(`/node-selector${QUERY}`, '{}');
+      assert.equal(reply.status, 504);
+      assert.deepEqual(reply.json(), {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        reason: 'Timeout',
+        code: 504,
+        message: 'faas-admission: function node-selector did not answer within 3s',
+      });
+    } finally {
+      process.kill(stuck, 'SIGCONT');
+    }
   });
 
   it('answers 502 naming the function when it cannot be reached', async () => {
-    const upstream = upstreams.get('label-stamping');
-    upstream?.server.closeAllConnections();
-    upstream?.server.close();
+    await upstreams.get('label-stamping')?.stop();
     const reply = await post(`/label-stamping${QUERY}`, '{}');
     assert.equal(reply.status, 502);
     assert.equal(reply.json().message, 'faas-admission: function label-stamping could not be reached');
