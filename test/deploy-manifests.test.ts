@@ -10,6 +10,8 @@ import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { functions } from '../functions/index.ts';
+import { faasOptions } from '../runtimes/faas-options.ts';
+import { funcYamlOf } from '../scripts/manifests/knative.ts';
 import { deployFiles } from '../scripts/manifests/render.ts';
 import { defaultSettings, MAX_REVIEW_BYTES, WEBHOOK_TIMEOUT_SECONDS } from '../scripts/manifests/settings.ts';
 import { type AnyMutation, defineMutation } from '../shared/mutation.ts';
@@ -235,9 +237,21 @@ describe('webhooks from function metadata', () => {
       assert.equal(ksvc.metadata.labels['networking.knative.dev/visibility'], 'cluster-local');
       assert.equal(ksvc.spec.template.metadata.annotations['autoscaling.knative.dev/min-scale'], '1');
       const [container] = ksvc.spec.template.spec.containers;
+      // The same service `func deploy` makes from the function's func.yaml.
+      const fn = funcYamlOf(mutation.name);
+      assert.deepEqual(container.env, fn.run.envs);
+      assert.deepEqual(container.resources, fn.deploy.options.resources);
+      assert.equal(
+        ksvc.spec.template.metadata.annotations['autoscaling.knative.dev/min-scale'],
+        String(fn.deploy.options.scale.min),
+      );
       const env = Object.fromEntries(container.env.map((e: Json) => [e.name, e.value]));
       assert.equal(env.FUNCTION, mutation.name);
-      assert.ok(Number(env.FUNC_BODY_LIMIT) >= nginxBodyLimit);
+      const bodyLimit = faasOptions(env).bodyLimit; // as the runtime reads its environment
+      assert.ok(
+        bodyLimit >= nginxBodyLimit,
+        `${mutation.name} accepts ${bodyLimit} bytes, nginx passes ${nginxBodyLimit}`,
+      );
       assert.equal(container.readinessProbe.httpGet.path, '/health/readiness');
       assert.equal(container.livenessProbe.httpGet.path, '/health/liveness');
       assert.ok(container.resources.requests.memory && container.resources.limits.memory);

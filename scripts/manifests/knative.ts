@@ -1,30 +1,73 @@
-// One Knative Service per function, all from the same image: the function is chosen by
-// FUNCTION, and the service stays warm and reachable only inside the cluster.
+// One Knative Service per function, all from the same image (FUNCTION chooses the function).
+// Scaling, resources, probes, labels and variables come from the function's func.yaml as
+// `npm run func-yaml` renders it, so `kubectl apply -k deploy/` and `func deploy` deploy the same
+// service.
 import { describeConfig } from '../../shared/config.ts';
 import type { AnyMutation } from '../../shared/mutation.ts';
-import { type DeploySettings, labels, MAX_REVIEW_BYTES } from './settings.ts';
+import { type FuncYaml, readYaml, renderFuncYaml, templatePath } from '../func-yaml.ts';
+import { type DeploySettings, labels } from './settings.ts';
 import type { Manifest } from './yaml.ts';
 
+// func.yaml's deploy.options.scale, as `func deploy` writes it into the revision template.
+const SCALE_ANNOTATIONS: Record<string, string> = {
+  min: 'autoscaling.knative.dev/min-scale',
+  max: 'autoscaling.knative.dev/max-scale',
+  metric: 'autoscaling.knative.dev/metric',
+  target: 'autoscaling.knative.dev/target',
+  utilization: 'autoscaling.knative.dev/target-utilization-percentage',
+};
+
+interface FuncEnv {
+  name: string;
+  value?: string;
+}
+
+/** The function's func.yaml as `npm run func-yaml` renders it from the top-level one. */
+export function funcYamlOf(name: string): FuncYaml {
+  return renderFuncYaml(readYaml(templatePath), name);
+}
+
+function environment(name: string, fn: FuncYaml): { name: string; value: string }[] {
+  return ((fn.run?.envs ?? []) as FuncEnv[]).map((env) => {
+    if (env.value === undefined || env.value.includes('{{'))
+      throw new Error(
+        `${name}: func.yaml run.envs ${env.name}: only plain values can be written to a Service`,
+      );
+    return { name: env.name, value: env.value };
+  });
+}
+
+function scaleAnnotations(fn: FuncYaml): Record<string, string> {
+  const scale: Record<string, unknown> = fn.deploy?.options?.scale ?? {};
+  return Object.fromEntries(
+    Object.entries(scale).map(([key, value]) => {
+      const annotation = SCALE_ANNOTATIONS[key];
+      if (!annotation) throw new Error(`func.yaml deploy.options.scale.${key} is not known`);
+      return [annotation, String(value)];
+    }),
+  );
+}
+
 export function knativeService(mutation: AnyMutation, settings: DeploySettings): Manifest {
-  const variables = describeConfig(mutation);
+  const fn = funcYamlOf(mutation.name);
+  const funcLabels = Object.fromEntries(
+    ((fn.deploy?.labels ?? []) as { key: string; value: string }[]).map((l) => [l.key, l.value]),
+  );
+  const health = fn.deploy?.healthEndpoints ?? {};
   const object = {
     apiVersion: 'serving.knative.dev/v1',
     kind: 'Service',
     metadata: {
       name: mutation.name,
       namespace: settings.namespace,
-      labels: {
-        // Reachable at <name>.<namespace>.svc only: nothing outside the cluster calls a webhook.
-        'networking.knative.dev/visibility': 'cluster-local',
-        ...labels(mutation.name),
-      },
+      labels: { ...funcLabels, ...labels(mutation.name) },
     },
     spec: {
       template: {
         metadata: {
           labels: labels(mutation.name),
           annotations: {
-            'autoscaling.knative.dev/min-scale': '1',
+            ...scaleAnnotations(fn),
             'autoscaling.knative.dev/target-burst-capacity': '0',
           },
         },
@@ -34,20 +77,10 @@ export function knativeService(mutation: AnyMutation, settings: DeploySettings):
             {
               image: settings.image,
               ports: [{ name: 'http1', containerPort: 8080 }],
-              env: [
-                { name: 'FUNCTION', value: mutation.name },
-                { name: 'FUNC_BODY_LIMIT', value: String(MAX_REVIEW_BYTES) },
-              ],
-              readinessProbe: { httpGet: { path: '/health/readiness' }, periodSeconds: 5 },
-              livenessProbe: {
-                httpGet: { path: '/health/liveness' },
-                periodSeconds: 10,
-                failureThreshold: 3,
-              },
-              resources: {
-                requests: { cpu: '100m', memory: '128Mi' },
-                limits: { memory: '256Mi' },
-              },
+              env: environment(mutation.name, fn),
+              readinessProbe: { httpGet: { path: health.readiness }, periodSeconds: 5 },
+              livenessProbe: { httpGet: { path: health.liveness }, periodSeconds: 10, failureThreshold: 3 },
+              resources: fn.deploy?.options?.resources,
               securityContext: {
                 runAsNonRoot: true,
                 runAsUser: 1000,
@@ -61,32 +94,36 @@ export function knativeService(mutation: AnyMutation, settings: DeploySettings):
       },
     },
   };
+  const variables = describeConfig(mutation);
   const configuration =
     variables.length === 0
-      ? ' This function reads no configuration.'
+      ? ' This function reads no configuration of its own.'
       : [
           ' Configuration this function reads (add to env):',
           ...variables.map((v) => `   ${v.variable}: ${v.description}`),
         ].join('\n');
+  const container = ['spec', 'template', 'spec', 'containers', 0];
   return {
     object,
     comments: [
       {
-        path: ['spec', 'template', 'metadata', 'annotations', 'autoscaling.knative.dev/min-scale'],
+        path: ['metadata', 'labels'],
+        before:
+          ' From func.yaml (scaling, resources, probes, variables too): the same service `func deploy` makes.',
+      },
+      {
+        path: ['spec', 'template', 'metadata', 'annotations'],
         before:
           ' Never scale to zero: the apiserver would wait on a cold start inside timeoutSeconds.\n' +
           ' target-burst-capacity 0 keeps the activator out of the path while a pod is up.',
       },
+      { path: [...container, 'env'], before: configuration },
       {
-        path: ['spec', 'template', 'spec', 'containers', 0, 'env'],
-        before: `${configuration}\n FUNC_BODY_LIMIT: faas-js-runtime's body limit, as large as nginx's client_max_body_size.`,
-      },
-      {
-        path: ['spec', 'template', 'spec', 'containers', 0, 'securityContext', 'runAsUser'],
+        path: [...container, 'securityContext', 'runAsUser'],
         beside: ' the node user of the Node base image, numeric so the kubelet can check runAsNonRoot',
       },
       {
-        path: ['spec', 'template', 'spec', 'containers', 0, 'resources'],
+        path: [...container, 'resources'],
         before: ' No CPU limit: throttling would add latency to every admission.',
       },
     ],

@@ -1,6 +1,8 @@
 // The names, addresses and limits the deployment is built from, in one place so that the
 // nginx configuration, the webhooks, the certificates and the Knative services agree.
 
+import { BODY_LIMIT } from '../../runtimes/faas-options.ts';
+
 /** What one installation may differ in (`npm run manifests -- --help`); every manifest follows from these. */
 export interface DeploySettings {
   /** Namespace of the functions, the TLS-terminating Service and its certificate. */
@@ -47,11 +49,10 @@ export const WEBHOOK_TIMEOUT_SECONDS = 5;
 export const PROXY_CONNECT_TIMEOUT_SECONDS = 1;
 export const PROXY_READ_TIMEOUT_SECONDS = 3;
 /**
- * Largest AdmissionReview accepted, by nginx and by faas-js-runtime (FUNC_BODY_LIMIT, whose
- * project default is the same): the apiserver takes bodies up to 3 MiB, and an UPDATE review
- * carries object and oldObject (etcd keeps up to 1.5 MiB each) in one envelope.
+ * Largest AdmissionReview nginx lets through: what faas-js-runtime accepts by the project's
+ * default (FUNC_BODY_LIMIT unset), so nginx never passes on a body the function would refuse.
  */
-export const MAX_REVIEW_BYTES = 8 * 1024 * 1024;
+export const MAX_REVIEW_BYTES = BODY_LIMIT;
 
 /** The host Knative routes a cluster-local service by (its ingress matches the Host header). */
 export function knativeHost(functionName: string, settings: DeploySettings): string {
