@@ -7,11 +7,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { functions } from '../functions/index.ts';
 import { faasOptions } from '../runtimes/faas-options.ts';
-import { funcYamlOf } from '../scripts/manifests/knative.ts';
+import { deployedFuncYaml, deployedWebhook } from '../scripts/manifests/function-config.ts';
 import { deployFiles } from '../scripts/manifests/render.ts';
 import { defaultSettings, MAX_REVIEW_BYTES, WEBHOOK_TIMEOUT_SECONDS } from '../scripts/manifests/settings.ts';
 import { type AnyMutation, defineMutation } from '../shared/mutation.ts';
@@ -140,26 +141,46 @@ describe('webhooks from function metadata', () => {
   const objects = objectsOf(files);
   const configuration = find(objects, 'MutatingWebhookConfiguration');
 
-  it('has one webhook per function with its path, rules, selectors and failurePolicy', () => {
-    assert.equal(configuration.webhooks.length, registry.length);
-    for (const [i, mutation] of registry.entries()) {
-      const webhook = configuration.webhooks[i];
-      assert.equal(webhook.clientConfig.service.path, `/${mutation.name}`);
-      assert.equal(webhook.clientConfig.service.port, 443);
-      assert.equal(webhook.failurePolicy, mutation.webhook.failurePolicy);
-      assert.deepEqual(webhook.rules[0].operations, mutation.appliesTo.operations);
-      const everything = mutation.appliesTo.resources.includes('*');
-      assert.deepEqual(webhook.rules[0].resources, everything ? ['*'] : mutation.appliesTo.resources);
-      if (everything) assert.deepEqual(webhook.rules[0].apiGroups, ['*']);
-      const exists = mutation.webhook.objectLabelExists;
-      assert.deepEqual(
-        webhook.objectSelector,
-        exists ? { matchExpressions: [{ key: exists, operator: 'Exists' }] } : undefined,
+  // Each function's settings under the variables its func.yaml gives it.
+  const registrations = registry.map((mutation) => ({
+    mutation,
+    webhook: deployedWebhook(mutation, deployedFuncYaml(mutation.name)),
+  }));
+
+  it('has one webhook per function (one per match) with its path, rules, selectors and failurePolicy', () => {
+    const expected = registrations.reduce((n, r) => n + (r.webhook.matches?.length || 1), 0);
+    assert.equal(configuration.webhooks.length, expected);
+    for (const { mutation, webhook: settings } of registrations) {
+      const entries = configuration.webhooks.filter(
+        (w: Json) => w.clientConfig.service.path === `/${mutation.name}`,
       );
-      assert.equal(webhook.sideEffects, 'None');
-      assert.equal(webhook.reinvocationPolicy, 'IfNeeded');
-      assert.deepEqual(webhook.admissionReviewVersions, ['v1', 'v1beta1']);
-      assert.equal(webhook.timeoutSeconds, WEBHOOK_TIMEOUT_SECONDS);
+      assert.equal(entries.length, settings.matches?.length || 1, mutation.name);
+      for (const [i, webhook] of entries.entries()) {
+        const match = settings.matches?.[i];
+        assert.equal(webhook.clientConfig.service.port, 443);
+        assert.equal(webhook.failurePolicy, settings.failurePolicy);
+        assert.deepEqual(webhook.rules[0].operations, mutation.appliesTo.operations);
+        const everything = mutation.appliesTo.resources.includes('*');
+        assert.deepEqual(webhook.rules[0].resources, everything ? ['*'] : mutation.appliesTo.resources);
+        if (everything) assert.deepEqual(webhook.rules[0].apiGroups, ['*']);
+        const exists = settings.objectLabelExists;
+        if (exists)
+          assert.deepEqual(webhook.objectSelector.matchExpressions[0], { key: exists, operator: 'Exists' });
+        for (const [key, value] of Object.entries(match?.objectSelector?.matchLabels ?? {}))
+          assert.equal(webhook.objectSelector.matchLabels[key], value);
+        for (const [key, value] of Object.entries(match?.namespaceSelector?.matchLabels ?? {}))
+          assert.equal(webhook.namespaceSelector.matchLabels[key], value);
+        for (const expression of match?.namespaceSelector?.matchExpressions ?? [])
+          assert.ok(
+            webhook.namespaceSelector.matchExpressions.some((e: Json) => isDeepStrictEqual(e, expression)),
+          );
+        if (!exists && !match?.objectSelector) assert.equal(webhook.objectSelector, undefined);
+        assert.deepEqual(webhook.matchConditions, match?.matchConditions);
+        assert.equal(webhook.sideEffects, 'None');
+        assert.equal(webhook.reinvocationPolicy, 'IfNeeded');
+        assert.deepEqual(webhook.admissionReviewVersions, ['v1', 'v1beta1']);
+        assert.equal(webhook.timeoutSeconds, WEBHOOK_TIMEOUT_SECONDS);
+      }
     }
   });
 
@@ -168,7 +189,11 @@ describe('webhooks from function metadata', () => {
     const policyLines = lines.filter((l) => l.trim().startsWith('failurePolicy:'));
     assert.deepEqual(
       policyLines.map((l) => l.trim()),
-      registry.map((m) => `failurePolicy: ${m.webhook.failurePolicy} # ${m.webhook.failurePolicyReason}`),
+      registrations.flatMap(({ webhook }) =>
+        Array(webhook.matches?.length || 1).fill(
+          `failurePolicy: ${webhook.failurePolicy} # ${webhook.failurePolicyReason}`,
+        ),
+      ),
     );
   });
 
@@ -238,7 +263,7 @@ describe('webhooks from function metadata', () => {
       assert.equal(ksvc.spec.template.metadata.annotations['autoscaling.knative.dev/min-scale'], '1');
       const [container] = ksvc.spec.template.spec.containers;
       // The same service `func deploy` makes from the function's func.yaml.
-      const fn = funcYamlOf(mutation.name);
+      const fn = deployedFuncYaml(mutation.name);
       assert.deepEqual(container.env, fn.run.envs);
       assert.deepEqual(container.resources, fn.deploy.options.resources);
       assert.equal(

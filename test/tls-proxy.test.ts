@@ -34,8 +34,13 @@ const FIXTURES = [
   'knative-pod-netease-annotations.dryrun.v1.json',
   'plain-pod-no-labels.v1.json',
 ];
-/** Configuration as a platform team would set it on the Knative services, so every function patches. */
-const ENV: Record<string, Record<string, string>> = { 'label-stamping': { STAMP_LABELS: 'team=platform' } };
+/** Configuration as a platform team would set it on the Knative services, so the functions have work. */
+const ENV: Record<string, Record<string, string>> = {
+  'label-stamping': { STAMP_LABELS: 'team=platform' },
+  'sidecar-injection': {
+    SIDECAR_TEMPLATE_FILE: join(projectRoot, 'samples', 'sidecar-injection', 'template.yaml'),
+  },
+};
 /** The name the apiserver connects to and verifies: <service>.<namespace>.svc. */
 const SERVICE_NAME = `${TLS_PROXY}.${defaultSettings.namespace}.svc`;
 const QUERY = `?timeout=${WEBHOOK_TIMEOUT_SECONDS}s`;

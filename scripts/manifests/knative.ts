@@ -4,7 +4,8 @@
 // service.
 import { describeConfig } from '../../shared/config.ts';
 import type { AnyMutation } from '../../shared/mutation.ts';
-import { type FuncYaml, readYaml, renderFuncYaml, templatePath } from '../func-yaml.ts';
+import type { FuncYaml } from '../func-yaml.ts';
+import { deployedFuncYaml, funcEnv } from './function-config.ts';
 import { type DeploySettings, labels } from './settings.ts';
 import type { Manifest } from './yaml.ts';
 
@@ -17,24 +18,24 @@ const SCALE_ANNOTATIONS: Record<string, string> = {
   utilization: 'autoscaling.knative.dev/target-utilization-percentage',
 };
 
-interface FuncEnv {
-  name: string;
-  value?: string;
-}
-
-/** The function's func.yaml as `npm run func-yaml` renders it from the top-level one. */
-export function funcYamlOf(name: string): FuncYaml {
-  return renderFuncYaml(readYaml(templatePath), name);
-}
-
-function environment(name: string, fn: FuncYaml): { name: string; value: string }[] {
-  return ((fn.run?.envs ?? []) as FuncEnv[]).map((env) => {
-    if (env.value === undefined || env.value.includes('{{'))
+/** func.yaml run.volumes as Knative takes them (ConfigMaps and Secrets), named as `func deploy` names them. */
+function volumesOf(name: string, fn: FuncYaml) {
+  const volumes: Record<string, unknown>[] = [];
+  const volumeMounts: Record<string, unknown>[] = [];
+  for (const volume of (fn.run?.volumes ?? []) as { configMap?: string; secret?: string; path: string }[]) {
+    if (volume.configMap) {
+      volumes.push({ name: `config-map-${volume.configMap}`, configMap: { name: volume.configMap } });
+      volumeMounts.push({ name: `config-map-${volume.configMap}`, mountPath: volume.path, readOnly: true });
+    } else if (volume.secret) {
+      volumes.push({ name: `secret-${volume.secret}`, secret: { secretName: volume.secret } });
+      volumeMounts.push({ name: `secret-${volume.secret}`, mountPath: volume.path, readOnly: true });
+    } else {
       throw new Error(
-        `${name}: func.yaml run.envs ${env.name}: only plain values can be written to a Service`,
+        `${name}: func.yaml run.volumes ${volume.path}: only configMap and secret volumes are written`,
       );
-    return { name: env.name, value: env.value };
-  });
+    }
+  }
+  return { volumes, volumeMounts };
 }
 
 function scaleAnnotations(fn: FuncYaml): Record<string, string> {
@@ -49,7 +50,8 @@ function scaleAnnotations(fn: FuncYaml): Record<string, string> {
 }
 
 export function knativeService(mutation: AnyMutation, settings: DeploySettings): Manifest {
-  const fn = funcYamlOf(mutation.name);
+  const fn = deployedFuncYaml(mutation.name);
+  const { volumes, volumeMounts } = volumesOf(mutation.name, fn);
   const funcLabels = Object.fromEntries(
     ((fn.deploy?.labels ?? []) as { key: string; value: string }[]).map((l) => [l.key, l.value]),
   );
@@ -77,7 +79,8 @@ export function knativeService(mutation: AnyMutation, settings: DeploySettings):
             {
               image: settings.image,
               ports: [{ name: 'http1', containerPort: 8080 }],
-              env: environment(mutation.name, fn),
+              env: funcEnv(mutation.name, fn),
+              ...(volumeMounts.length > 0 && { volumeMounts }),
               readinessProbe: { httpGet: { path: health.readiness }, periodSeconds: 5 },
               livenessProbe: { httpGet: { path: health.liveness }, periodSeconds: 10, failureThreshold: 3 },
               resources: fn.deploy?.options?.resources,
@@ -90,6 +93,7 @@ export function knativeService(mutation: AnyMutation, settings: DeploySettings):
               },
             },
           ],
+          ...(volumes.length > 0 && { volumes }),
         },
       },
     },

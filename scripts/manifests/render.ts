@@ -2,6 +2,7 @@
 // deployment settings. `npm run manifests` writes it; a test checks deploy/ is exactly this.
 import type { AnyMutation } from '../../shared/mutation.ts';
 import { certificates } from './certificates.ts';
+import { deployedFuncYaml, deployedWebhook } from './function-config.ts';
 import { knativeService } from './knative.ts';
 import { type NginxConfOptions, renderNginxConf } from './nginx-conf.ts';
 import {
@@ -102,7 +103,15 @@ export function deployFiles(
       ' One mutating webhook per function, from the function metadata (appliesTo, webhook).\n' +
         ' Namespaces excluded: this one (a webhook never blocks its own start) and the control\n' +
         " plane's (leases and node heartbeats never wait on a function).",
-      [webhookConfiguration(mutations, settings)],
+      [
+        webhookConfiguration(
+          mutations.map((mutation) => ({
+            mutation,
+            webhook: deployedWebhook(mutation, deployedFuncYaml(mutation.name)),
+          })),
+          settings,
+        ),
+      ],
     ],
   ];
   const files = new Map<string, string>();

@@ -1,6 +1,12 @@
 // The MutatingWebhookConfiguration: one webhook per function of the registry, each built from
 // the function's own metadata (appliesTo, webhook), so nothing is kept twice by hand.
-import type { AnyMutation, AppliesTo } from '../../shared/mutation.ts';
+import type {
+  AnyMutation,
+  AppliesTo,
+  LabelSelector,
+  WebhookMatch,
+  WebhookSettings,
+} from '../../shared/mutation.ts';
 import {
   type DeploySettings,
   HTTPS_PORT,
@@ -53,14 +59,38 @@ export function rule(appliesTo: AppliesTo) {
   };
 }
 
-export function webhookName(functionName: string, settings: DeploySettings): string {
-  return `${functionName}.${TLS_PROXY}.${settings.namespace}.svc`;
+/** A function's webhook settings as deployed (see function-config.ts). */
+export interface Registration {
+  readonly mutation: AnyMutation;
+  readonly webhook: WebhookSettings;
 }
 
-function webhook(mutation: AnyMutation, settings: DeploySettings) {
-  const { objectLabelExists, failurePolicy } = mutation.webhook;
+export function webhookName(functionName: string, settings: DeploySettings, match?: string): string {
+  return `${functionName}${match ? `-${match}` : ''}.${TLS_PROXY}.${settings.namespace}.svc`;
+}
+
+/** Both selectors hold: their labels and expressions together. */
+function bothSelectors(
+  a: LabelSelector | undefined,
+  b: LabelSelector | undefined,
+): LabelSelector | undefined {
+  if (!a || !b) return a ?? b;
+  const matchLabels = { ...a.matchLabels, ...b.matchLabels };
+  const matchExpressions = [...(a.matchExpressions ?? []), ...(b.matchExpressions ?? [])];
   return {
-    name: webhookName(mutation.name, settings),
+    ...(Object.keys(matchLabels).length > 0 && { matchLabels }),
+    ...(matchExpressions.length > 0 && { matchExpressions }),
+  };
+}
+
+function entry({ mutation, webhook }: Registration, settings: DeploySettings, match?: WebhookMatch) {
+  const exists = webhook.objectLabelExists;
+  const objectSelector = bothSelectors(
+    exists ? { matchExpressions: [{ key: exists, operator: 'Exists' }] } : undefined,
+    match?.objectSelector,
+  );
+  return {
+    name: webhookName(mutation.name, settings, match?.name),
     clientConfig: {
       service: {
         namespace: settings.namespace,
@@ -71,15 +101,17 @@ function webhook(mutation: AnyMutation, settings: DeploySettings) {
       ...(settings.caBundle && { caBundle: settings.caBundle }),
     },
     rules: [rule(mutation.appliesTo)],
-    namespaceSelector: {
-      matchExpressions: [
-        { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: excludedNamespaces(settings) },
-      ],
-    },
-    ...(objectLabelExists && {
-      objectSelector: { matchExpressions: [{ key: objectLabelExists, operator: 'Exists' }] },
-    }),
-    failurePolicy,
+    namespaceSelector: bothSelectors(
+      {
+        matchExpressions: [
+          { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: excludedNamespaces(settings) },
+        ],
+      },
+      match?.namespaceSelector,
+    ),
+    ...(objectSelector && { objectSelector }),
+    ...(match?.matchConditions && { matchConditions: match.matchConditions }),
+    failurePolicy: webhook.failurePolicy,
     sideEffects: 'None',
     timeoutSeconds: WEBHOOK_TIMEOUT_SECONDS,
     reinvocationPolicy: 'IfNeeded',
@@ -87,7 +119,22 @@ function webhook(mutation: AnyMutation, settings: DeploySettings) {
   };
 }
 
-export function webhookConfiguration(mutations: readonly AnyMutation[], settings: DeploySettings): Manifest {
+/** One entry per function, or one per match when the function selects in several ways. */
+function entries(registration: Registration, settings: DeploySettings) {
+  const matches = registration.webhook.matches;
+  if (!matches || matches.length === 0) return [entry(registration, settings)];
+  return matches.map((match) => entry(registration, settings, match));
+}
+
+export function webhookConfiguration(
+  registrations: readonly Registration[],
+  settings: DeploySettings,
+): Manifest {
+  const perFunction = registrations.map((r) => ({
+    reason: r.webhook.failurePolicyReason,
+    entries: entries(r, settings),
+  }));
+  const webhooks = perFunction.flatMap((f) => f.entries);
   const object = {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
@@ -99,10 +146,11 @@ export function webhookConfiguration(mutations: readonly AnyMutation[], settings
         annotations: { 'cert-manager.io/inject-ca-from': `${settings.namespace}/${TLS_PROXY}` },
       }),
     },
-    webhooks: mutations.map((m) => webhook(m, settings)),
+    webhooks,
   };
-  const comments: Comment[] = mutations.flatMap((m, i) => [
-    { path: ['webhooks', i, 'failurePolicy'], beside: ` ${m.webhook.failurePolicyReason}` },
+  const reasons = perFunction.flatMap((f) => f.entries.map(() => f.reason));
+  const comments: Comment[] = reasons.flatMap((reason, i) => [
+    { path: ['webhooks', i, 'failurePolicy'], beside: ` ${reason}` },
     {
       path: ['webhooks', i, 'timeoutSeconds'],
       beside: ' warm function (min-scale 1): answers in milliseconds; this only bounds a stuck call',
