@@ -13,6 +13,35 @@ export interface AppliesTo {
   readonly operations: readonly Operation[];
 }
 
+/** A Kubernetes label selector (metav1.LabelSelector), as written in a webhook configuration. */
+export interface LabelSelector {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly {
+    readonly key: string;
+    readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+    readonly values?: readonly string[];
+  }[];
+}
+
+/** A CEL condition the apiserver evaluates before calling (admissionregistration/v1 MatchCondition). */
+export interface MatchCondition {
+  readonly name: string;
+  readonly expression: string;
+}
+
+/**
+ * One way of selecting what the apiserver sends, beyond `rules` (from `appliesTo`). Each
+ * becomes one webhook entry of the configuration, all calling the same function; a request
+ * matched by any entry is sent.
+ */
+export interface WebhookMatch {
+  /** Distinguishes the entry within the function (the entry is named after function and match). */
+  readonly name: string;
+  readonly namespaceSelector?: LabelSelector;
+  readonly objectSelector?: LabelSelector;
+  readonly matchConditions?: readonly MatchCondition[];
+}
+
 /** How the function is registered with the apiserver (deploy manifests are generated from this). */
 export interface WebhookSettings {
   /** What the apiserver does when the function cannot be reached in time. */
@@ -21,6 +50,12 @@ export interface WebhookSettings {
   readonly failurePolicyReason: string;
   /** Only objects carrying this label key are sent (for Knative pods: serving.knative.dev/service). */
   readonly objectLabelExists?: string;
+  /**
+   * Selectors beyond objectLabelExists, one webhook entry each. Absent: one entry that selects
+   * by `rules` (and objectLabelExists) alone. Kubernetes cannot select on annotations nor show
+   * namespace labels to a webhook, so "namespace labelled X, or pod annotated Y" is two entries.
+   */
+  readonly matches?: readonly WebhookMatch[];
 }
 
 export interface MutationContext<Config> {
@@ -57,7 +92,11 @@ export interface Mutation<Schema extends ConfigSchema = ConfigSchema, Target = u
    * variable of the same name in CONSTANT_CASE (`annotationPrefix` from ANNOTATION_PREFIX).
    */
   readonly config: Schema;
-  readonly webhook: WebhookSettings;
+  /**
+   * Registration settings; a function of the loaded configuration when selectors depend on it
+   * (an annotation prefix, a configured label). Read them with `webhookSettings()`.
+   */
+  readonly webhook: WebhookSettings | ((config: z.output<Schema>) => WebhookSettings);
   /**
    * When `mutate` throws (a bug, not bad input): `deny` refuses the object, `allow` admits it
    * unchanged with a warning. Chosen per function, in line with its failurePolicy.
@@ -76,3 +115,8 @@ export function defineMutation<Schema extends ConfigSchema, Target>(
 
 // biome-ignore lint/suspicious/noExplicitAny: registries hold mutations of every config and target
 export type AnyMutation = Mutation<ConfigSchema, any>;
+
+/** A mutation's registration settings for its loaded configuration. */
+export function webhookSettings(mutation: AnyMutation, config: unknown): WebhookSettings {
+  return typeof mutation.webhook === 'function' ? mutation.webhook(config) : mutation.webhook;
+}

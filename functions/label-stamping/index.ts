@@ -1,10 +1,9 @@
 // label-stamping: stamps configured labels on any admitted object.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { toLabelValue } from '../../shared/k8s/names.ts';
+import { type LabelRule, parseLabelRules, stampLabels } from '../../shared/k8s/label-rules.ts';
 import { defineMutation } from '../../shared/mutation.ts';
-import type { AdmissionRequest, KubernetesObject } from '../../shared/review.ts';
-import { type LabelRule, type Placeholder, parseLabelRules } from './labels-config.ts';
+import type { KubernetesObject } from '../../shared/review.ts';
 
 interface Labelled extends KubernetesObject {
   metadata?: { labels?: Record<string, string> | null };
@@ -57,18 +56,6 @@ const config = z
     return { rules, overwriteLabels: c.overwriteLabels };
   });
 
-function fill(rule: LabelRule, request: AdmissionRequest): string {
-  if (!rule.templated) return rule.template;
-  const values: Record<Placeholder, string> = {
-    namespace: request.namespace ?? '',
-    user: request.userInfo?.username ?? '',
-    operation: request.operation,
-    kind: request.kind.kind,
-    resource: request.resource.resource,
-  };
-  return toLabelValue(rule.template.replace(/\{([a-z]+)\}/g, (_, name: Placeholder) => values[name]));
-}
-
 export default defineMutation({
   name: 'label-stamping',
   description: 'Stamps configured labels on every admitted object',
@@ -82,22 +69,11 @@ export default defineMutation({
   onError: 'allow',
 
   mutate(object: Labelled, { config, request, warn }) {
-    if (config.rules.length === 0) return object;
-    object.metadata ??= {};
-    const metadata = object.metadata;
-    for (const rule of config.rules) {
-      const value = fill(rule, request);
-      const present = metadata.labels?.[rule.key];
-      if (present === value) continue;
-      if (present !== undefined && !config.overwriteLabels) {
-        warn(
-          `label-stamping: label "${rule.key}" kept as "${present}" (configured "${value}"; OVERWRITE_LABELS=true replaces it)`,
-        );
-        continue;
-      }
-      metadata.labels ??= {};
-      metadata.labels[rule.key] = value;
-    }
+    stampLabels(object, config.rules, request, {
+      overwrite: config.overwriteLabels,
+      warn,
+      source: 'label-stamping',
+    });
     return object;
   },
 });

@@ -1,4 +1,5 @@
-// The label-stamping configuration format, parsed once at start.
+// Labels to stamp on admitted objects, as configured (label-stamping, config-volume), parsed
+// once at start and applied per request.
 //
 //   STAMP_LABELS="team.example.com/owner=platform, example.com/created-by={user}"
 //
@@ -6,7 +7,8 @@
 // per line; `#` starts a comment). A value may hold placeholders filled from the request:
 // {namespace} {user} {operation} {kind} {resource}; the filled value is turned into a valid
 // label value (other characters become '-', at most 63 characters).
-import { labelKeyProblem, labelValueProblem } from '../../shared/k8s/names.ts';
+import type { AdmissionRequest } from '../review.ts';
+import { labelKeyProblem, labelValueProblem, toLabelValue } from './names.ts';
 
 export const PLACEHOLDERS = ['namespace', 'user', 'operation', 'kind', 'resource'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
@@ -55,4 +57,49 @@ export function parseLabelRules(text: string, allowReserved: boolean): LabelRule
     rules.push({ key, template, templated: placeholders.length > 0 });
   }
   return rules;
+}
+
+/** The value `rule` stamps for `request`, its placeholders filled. */
+export function labelValueFor(rule: LabelRule, request: AdmissionRequest): string {
+  if (!rule.templated) return rule.template;
+  const values: Record<Placeholder, string> = {
+    namespace: request.namespace ?? '',
+    user: request.userInfo?.username ?? '',
+    operation: request.operation,
+    kind: request.kind.kind,
+    resource: request.resource.resource,
+  };
+  return toLabelValue(rule.template.replace(/\{([a-z]+)\}/g, (_, name: Placeholder) => values[name]));
+}
+
+interface Labelled {
+  metadata?: { labels?: Record<string, string> | null } | null;
+}
+
+/**
+ * Stamps the labels of `rules` on `object` (a draft, changed in place). A label the object
+ * already has with another value is kept, with a warning from `warn`, unless `overwrite`.
+ */
+export function stampLabels(
+  object: Labelled,
+  rules: readonly LabelRule[],
+  request: AdmissionRequest,
+  { overwrite, warn, source }: { overwrite: boolean; warn: (message: string) => void; source: string },
+): void {
+  if (rules.length === 0) return;
+  object.metadata ??= {};
+  const metadata = object.metadata;
+  for (const rule of rules) {
+    const value = labelValueFor(rule, request);
+    const present = metadata.labels?.[rule.key];
+    if (present === value) continue;
+    if (present !== undefined && !overwrite) {
+      warn(
+        `${source}: label "${rule.key}" kept as "${present}" (configured "${value}"; OVERWRITE_LABELS=true replaces it)`,
+      );
+      continue;
+    }
+    metadata.labels ??= {};
+    metadata.labels[rule.key] = value;
+  }
 }

@@ -1,0 +1,192 @@
+// node-oversale: scales a node's status.allocatable cpu and memory by the ratio its labels
+// select, on the kubelet's status updates, so the scheduler places more pods than the node
+// strictly holds.
+//
+// Telling the kubelet's value from ours: every status update carries some allocatable, either
+// the kubelet's own (it patches it back every heartbeat, since it differs from the stored
+// one) or the one stored, which this function wrote. The annotation `<prefix>/oversale`
+// records both numbers of the last scaling, {"kubelet":{...},"oversold":{...}}: an
+// allocatable equal to the recorded oversold value is ours and is scaled again from the
+// recorded kubelet value; any other value is the kubelet's and is scaled from itself. So a
+// reinvocation, or another writer of node status (node-problem-detector), never scales twice.
+import type { V1Node } from '@kubernetes/client-node';
+import { z } from 'zod';
+import { annotation } from '../../shared/k8s/annotations.ts';
+import {
+  compareQuantities,
+  formatQuantity,
+  parseQuantity,
+  type Quantity,
+} from '../../shared/k8s/quantity.ts';
+import { defineMutation } from '../../shared/mutation.ts';
+import {
+  labelsMatch,
+  type OversoldResource,
+  parseCaps,
+  parseRules,
+  type Ratio,
+  RESOURCES,
+} from './rules-config.ts';
+
+/** Results are rounded down to these steps (in nano-units): whole millicores, whole Ki or bytes. */
+const CPU_STEP = 1_000_000n;
+const KI_STEP = 1024n * 1_000_000_000n;
+const BYTE_STEP = 1_000_000_000n;
+const ONE: Ratio = { numerator: 1n, denominator: 1n };
+
+const config = z
+  .object({
+    oversaleRules: z
+      .string()
+      .default('')
+      .describe(
+        'rules "<label>[=<value>]:cpu=<ratio>,memory=<ratio>" separated by ";" or new lines; the first matching the node applies',
+      ),
+    oversaleMax: z
+      .string()
+      .default('')
+      .describe('caps on the scaled allocatable: "cpu=<quantity>,memory=<quantity>"'),
+    annotationPrefix: z
+      .string()
+      .min(1)
+      .default('knative.netease.dev')
+      .describe('prefix of the <prefix>/oversale annotation that records the kubelet and scaled values'),
+  })
+  .transform((c, ctx) => {
+    const parse = <T>(key: 'oversaleRules' | 'oversaleMax', read: () => T): T => {
+      try {
+        return read();
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', path: [key], message: (error as Error).message });
+        return z.NEVER;
+      }
+    };
+    return {
+      rules: parse('oversaleRules', () => parseRules(c.oversaleRules)),
+      caps: parse('oversaleMax', () => parseCaps(c.oversaleMax)),
+      annotationKey: `${c.annotationPrefix}/oversale`,
+    };
+  });
+
+type Values = Partial<Record<OversoldResource, string>>;
+interface OversaleRecord {
+  kubelet: Values;
+  oversold: Values;
+}
+const recordSchema = z.strictObject({
+  kubelet: z.partialRecord(z.enum(RESOURCES), z.string()),
+  oversold: z.partialRecord(z.enum(RESOURCES), z.string()),
+});
+
+function readRecord(text: string | undefined): OversaleRecord | string | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const record = recordSchema.parse(JSON.parse(text));
+    for (const values of [record.kubelet, record.oversold]) {
+      for (const value of Object.values(values)) parseQuantity(value);
+    }
+    return record;
+  } catch {
+    return 'is not {"kubelet":{...},"oversold":{...}} with quantities';
+  }
+}
+
+function scaled(base: Quantity, ratio: Ratio, cap: Quantity | undefined, step: bigint): Quantity {
+  let nanos = (base.nanos * ratio.numerator) / ratio.denominator;
+  nanos -= nanos % step;
+  if (cap && nanos > cap.nanos) nanos = cap.nanos;
+  // Never below what the kubelet reported, whatever the cap.
+  if (nanos < base.nanos) nanos = base.nanos;
+  return { nanos, format: base.format };
+}
+
+export default defineMutation({
+  name: 'node-oversale',
+  description: "Scales a node's allocatable cpu and memory by the ratio its labels select",
+  appliesTo: { resources: ['nodes/status'], operations: ['UPDATE'] },
+  config,
+  webhook: {
+    failurePolicy: 'Ignore',
+    failurePolicyReason:
+      "the kubelet's status update must never be refused; unreachable, the node reports its real allocatable until the next heartbeat, which only means less oversale",
+  },
+  onError: 'allow',
+
+  mutate(node: V1Node, { config, warn }) {
+    const status = node.status;
+    const allocatable = status?.allocatable;
+    if (!allocatable) return node;
+    const key = config.annotationKey;
+    const rule = config.rules.find((r) => labelsMatch(r.selector, node.metadata?.labels));
+    let record = readRecord(annotation(node, key));
+    if (typeof record === 'string') {
+      warn(`node-oversale: annotation ${key} ${record}; ignored`);
+      record = undefined;
+    }
+
+    const next: OversaleRecord = { kubelet: {}, oversold: {} };
+    for (const resource of RESOURCES) {
+      const ratio = rule?.ratios[resource];
+      const recordedKubelet = record?.kubelet[resource];
+      const recordedOversold = record?.oversold[resource];
+      if (!ratio && recordedOversold === undefined) continue;
+      const reported = allocatable[resource];
+      if (reported === undefined) continue;
+      let current: Quantity;
+      try {
+        current = parseQuantity(reported);
+      } catch (error) {
+        warn(`node-oversale: status.allocatable.${resource}: ${(error as Error).message}; left unchanged`);
+        continue;
+      }
+
+      let base: Quantity;
+      if (
+        recordedOversold !== undefined &&
+        recordedKubelet !== undefined &&
+        sameValue(current, recordedOversold)
+      ) {
+        base = parseQuantity(recordedKubelet);
+      } else if (exceeds(current, status.capacity?.[resource])) {
+        // The kubelet never reports more than capacity: someone else scaled this.
+        warn(
+          `node-oversale: status.allocatable.${resource} ${reported} is above status.capacity.${resource} and not the value this webhook wrote; left unchanged`,
+        );
+        continue;
+      } else {
+        base = current;
+      }
+
+      const step = resource === 'cpu' ? CPU_STEP : base.format === 'BinarySI' ? KI_STEP : BYTE_STEP;
+      const target = scaled(base, ratio ?? ONE, config.caps[resource], step);
+      if (compareQuantities(target, current) !== 0) allocatable[resource] = formatQuantity(target);
+      if (compareQuantities(target, base) !== 0) {
+        next.kubelet[resource] = formatQuantity(base);
+        next.oversold[resource] = formatQuantity(target);
+      }
+    }
+
+    const text = Object.keys(next.oversold).length > 0 ? JSON.stringify(next) : undefined;
+    if (text !== undefined) {
+      node.metadata ??= {};
+      node.metadata.annotations ??= {};
+      node.metadata.annotations[key] = text;
+    } else if (annotation(node, key) !== undefined) {
+      delete node.metadata?.annotations?.[key];
+    }
+    return node;
+  },
+});
+
+function sameValue(current: Quantity, recorded: string): boolean {
+  return compareQuantities(current, parseQuantity(recorded)) === 0;
+}
+
+function exceeds(current: Quantity, capacity: string | undefined): boolean {
+  if (capacity === undefined) return false;
+  try {
+    return compareQuantities(current, parseQuantity(capacity)) > 0;
+  } catch {
+    return false;
+  }
+}

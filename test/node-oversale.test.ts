@@ -1,0 +1,234 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { functionNamed } from '../functions/index.ts';
+import { loadConfig } from '../shared/config.ts';
+import { webhookSettings } from '../shared/mutation.ts';
+import { assertIdempotent, edited, type Json, judged, sample } from './support/reviews.ts';
+
+const NAME = 'node-oversale';
+const LABEL = 'node-role.example.com/oversale';
+const RECORD = 'knative.netease.dev/oversale';
+const env = { OVERSALE_RULES: `${LABEL}=true:cpu=2,memory=1.5` };
+const KUBELET = { cpu: '7800m', memory: '31628424Ki' };
+
+const heartbeat = sample('node-oversale/kubelet-heartbeat.json');
+const firstHeartbeat = sample('node-oversale/first-heartbeat.json');
+const npd = sample('node-oversale/node-problem-detector.json');
+
+const allocatable = (node: Json) => ({
+  cpu: node.status.allocatable.cpu,
+  memory: node.status.allocatable.memory,
+});
+const record = (node: Json) => {
+  const text = node.metadata.annotations?.[RECORD];
+  return text === undefined ? undefined : JSON.parse(text);
+};
+
+/** The kubelet's next status update of a node stored as `stored`: its own allocatable patched back. */
+function kubeletUpdate(
+  stored: Json,
+  reported: Record<string, string> = KUBELET,
+  edit?: (node: Json) => void,
+): Json {
+  return edited(heartbeat, (_object, request) => {
+    request.oldObject = structuredClone(stored);
+    const node = structuredClone(stored);
+    Object.assign(node.status.allocatable, reported);
+    for (const condition of node.status.conditions) condition.lastHeartbeatTime = '2026-11-22T10:05:00Z';
+    edit?.(node);
+    request.object = node;
+  });
+}
+
+/** Another writer's status update (a condition): the stored allocatable comes along unchanged. */
+function otherUpdate(stored: Json, edit?: (node: Json) => void): Json {
+  return edited(npd, (_object, request) => {
+    request.oldObject = structuredClone(stored);
+    request.object = structuredClone(stored);
+    edit?.(request.object);
+  });
+}
+
+describe('node-oversale', () => {
+  it("scales the kubelet's heartbeat by the node's ratio and changes only allocatable", async () => {
+    const result = await judged(NAME, heartbeat, env);
+    assert.deepEqual(allocatable(result.object), { cpu: '15600m', memory: '47442636Ki' });
+    assert.deepEqual(result.patch.map((op) => `${op.op} ${op.path}`).sort(), [
+      'replace /status/allocatable/cpu',
+      'replace /status/allocatable/memory',
+    ]);
+    // Everything else the kubelet reported is kept, capacity included.
+    assert.deepEqual(result.object.status.capacity, heartbeat.request.object.status.capacity);
+    assert.equal(result.object.status.allocatable.pods, '110');
+    // A reinvocation sees the scaled value, recognises it and does not scale twice.
+    await assertIdempotent(NAME, result, heartbeat, env);
+  });
+
+  it('on the first heartbeat after the label records what it scaled from', async () => {
+    const result = await judged(NAME, firstHeartbeat, env);
+    assert.deepEqual(allocatable(result.object), { cpu: '15600m', memory: '47442636Ki' });
+    assert.deepEqual(record(result.object), {
+      kubelet: { cpu: '7800m', memory: '31628424Ki' },
+      oversold: { cpu: '15600m', memory: '47442636Ki' },
+    });
+    assert.deepEqual(result.patch.map((op) => `${op.op} ${op.path}`).sort(), [
+      'add /metadata/annotations/knative.netease.dev~1oversale',
+      'replace /status/allocatable/cpu',
+      'replace /status/allocatable/memory',
+    ]);
+    await assertIdempotent(NAME, result, firstHeartbeat, env);
+  });
+
+  it("leaves another writer's status update alone: the allocatable it carries is already scaled", async () => {
+    const result = await judged(NAME, npd, env);
+    assert.deepEqual(result.patch, []);
+  });
+
+  it('follows a node through heartbeats, other writers, a new ratio and the label going away', async () => {
+    let stored = (await judged(NAME, firstHeartbeat, env)).object;
+    const scaledOnce = allocatable(stored);
+    for (const review of [kubeletUpdate(stored), otherUpdate(stored), kubeletUpdate(stored)]) {
+      const result = await judged(NAME, review, env);
+      assert.deepEqual(allocatable(result.object), scaledOnce);
+      stored = result.object;
+    }
+    // A new ratio applies from the recorded kubelet value, on any update.
+    const lower = { OVERSALE_RULES: `${LABEL}=true:cpu=1.5` };
+    stored = (await judged(NAME, otherUpdate(stored), lower)).object;
+    assert.deepEqual(allocatable(stored), { cpu: '11700m', memory: '31628424Ki' });
+    assert.deepEqual(record(stored), { kubelet: { cpu: '7800m' }, oversold: { cpu: '11700m' } });
+    // The kubelet's values change (a new reservation): scaled from the new ones.
+    stored = (await judged(NAME, kubeletUpdate(stored, { cpu: '7500m', memory: '31000000Ki' }), lower))
+      .object;
+    assert.deepEqual(allocatable(stored), { cpu: '11250m', memory: '31000000Ki' });
+    // The label goes: the kubelet's value comes back and the record goes.
+    const unlabelled = otherUpdate(stored, (node) => {
+      delete node.metadata.labels[LABEL];
+    });
+    const restored = await judged(NAME, unlabelled, lower);
+    assert.deepEqual(allocatable(restored.object), { cpu: '7500m', memory: '31000000Ki' });
+    assert.equal(record(restored.object), undefined);
+    await assertIdempotent(NAME, restored, unlabelled, lower);
+  });
+
+  const scaling: {
+    name: string;
+    env: Record<string, string>;
+    reported?: Record<string, string>;
+    expected: Json;
+  }[] = [
+    {
+      name: 'caps at OVERSALE_MAX',
+      env: { ...env, OVERSALE_MAX: 'cpu=10,memory=40Gi' },
+      expected: { cpu: '10', memory: '40Gi' },
+    },
+    {
+      name: "never goes below the kubelet's value, whatever the cap",
+      env: { ...env, OVERSALE_MAX: 'cpu=4,memory=1Gi' },
+      expected: { cpu: '7800m', memory: '31628424Ki' },
+    },
+    {
+      name: 'rounds memory down to whole Ki and cpu to whole millicores',
+      env: { OVERSALE_RULES: `${LABEL}=true:cpu=1.3333,memory=1.3` },
+      expected: { cpu: '10399m', memory: '41116951Ki' },
+    },
+    {
+      name: 'keeps the form the kubelet wrote: bytes, exponents, whole cores',
+      env: { OVERSALE_RULES: `${LABEL}=true:cpu=1.001,memory=1.5` },
+      reported: { cpu: '7', memory: '17179869184' },
+      expected: { cpu: '7007m', memory: '25769803776' },
+    },
+    {
+      name: 'reads decimal exponents',
+      env: { OVERSALE_RULES: `${LABEL}=true:memory=1.5` },
+      reported: { cpu: '7800m', memory: '129e6' },
+      expected: { cpu: '7800m', memory: '193500e3' },
+    },
+    {
+      name: 'applies the first rule whose selector matches (key alone: the label exists)',
+      env: { OVERSALE_RULES: `pool=batch:cpu=3; ${LABEL}:cpu=1.5; ${LABEL}=true:cpu=2` },
+      expected: { cpu: '11700m', memory: '31628424Ki' },
+    },
+    {
+      name: 'a ratio of 1 changes nothing',
+      env: { OVERSALE_RULES: `${LABEL}=true:cpu=1.0,memory=1` },
+      expected: KUBELET,
+    },
+    {
+      name: 'a node no rule selects is left as reported',
+      env: { OVERSALE_RULES: 'pool=batch:cpu=3' },
+      expected: KUBELET,
+    },
+  ];
+  for (const c of scaling) {
+    it(c.name, async () => {
+      const review = c.reported
+        ? edited(firstHeartbeat, (node) => Object.assign(node.status.allocatable, c.reported))
+        : firstHeartbeat;
+      const result = await judged(NAME, review, c.env);
+      assert.equal(result.denial, undefined);
+      assert.deepEqual(allocatable(result.object), c.expected);
+      if (c.expected === KUBELET) assert.deepEqual(result.patch, []);
+      await assertIdempotent(NAME, result, review, c.env);
+    });
+  }
+
+  it('does not scale an allocatable above capacity that it did not write, and says so', async () => {
+    const review = edited(firstHeartbeat, (node) => {
+      node.status.allocatable.cpu = '16';
+    });
+    const result = await judged(NAME, review, env);
+    assert.equal(result.object.status.allocatable.cpu, '16');
+    assert.equal(result.object.status.allocatable.memory, '47442636Ki');
+    assert.match(
+      result.reply.response.warnings?.join('\n') ?? '',
+      /status\.allocatable\.cpu 16 is above status\.capacity\.cpu and not the value this webhook wrote; left unchanged/,
+    );
+  });
+
+  it('ignores a malformed record, with a warning, and replaces it', async () => {
+    const review = edited(firstHeartbeat, (node) => {
+      node.metadata.annotations[RECORD] = '{"kubelet":';
+    });
+    const result = await judged(NAME, review, env);
+    assert.match(
+      result.reply.response.warnings?.[0] ?? '',
+      /annotation knative\.netease\.dev\/oversale is not/,
+    );
+    assert.deepEqual(record(result.object).oversold, { cpu: '15600m', memory: '47442636Ki' });
+  });
+
+  it('acts on nodes/status UPDATE only', async () => {
+    const nodeUpdate = edited(heartbeat, (_node, request) => {
+      request.subResource = undefined;
+    });
+    assert.deepEqual((await judged(NAME, nodeUpdate, env)).patch, []);
+    const mutation = functionNamed(NAME);
+    assert.deepEqual(mutation.appliesTo, { resources: ['nodes/status'], operations: ['UPDATE'] });
+    assert.equal(webhookSettings(mutation, loadConfig(mutation, env)).failurePolicy, 'Ignore');
+  });
+
+  const badConfig: [Record<string, string>, RegExp][] = [
+    [
+      { OVERSALE_RULES: `${LABEL}=true` },
+      /OVERSALE_RULES: rule ".*": expected <label>\[=<value>\]:<resource>=<ratio>/,
+    ],
+    [{ OVERSALE_RULES: `${LABEL}=true:cpu=0.5` }, /rule ".*": cpu: ratio 0\.5 must be from 1 to 10/],
+    [{ OVERSALE_RULES: `${LABEL}=true:cpu=150` }, /cpu: ratio 150 must be from 1 to 10/],
+    [{ OVERSALE_RULES: `${LABEL}=true:cpu=2x` }, /cpu: ratio "2x" must be a decimal number/],
+    [{ OVERSALE_RULES: `${LABEL}=true:pods=2` }, /resource "pods" is not one of cpu, memory/],
+    [{ OVERSALE_RULES: `${LABEL}=true:cpu=2,cpu=3` }, /cpu is given twice/],
+    [{ OVERSALE_RULES: 'Bad Key=true:cpu=2' }, /label key "Bad Key": name part must consist of/],
+    [{ OVERSALE_RULES: `${LABEL}=not ok:cpu=2` }, /label value "not ok" must be empty or consist of/],
+    [{ OVERSALE_MAX: 'cpu=lots' }, /OVERSALE_MAX: entry "cpu=lots": "lots" is not a quantity/],
+    [
+      { OVERSALE_MAX: 'disk=1Ti' },
+      /OVERSALE_MAX: entry "disk=1Ti": resource "disk" is not one of cpu, memory/,
+    ],
+  ];
+  for (const [bad, message] of badConfig) {
+    it(`refuses to start with ${JSON.stringify(bad)}`, () => {
+      assert.throws(() => loadConfig(functionNamed(NAME), bad), message);
+    });
+  }
+});
