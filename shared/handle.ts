@@ -1,6 +1,7 @@
 // The HTTP contract shared by every runtime (faas-js-runtime, OpenFaaS, standalone HTTPS):
 // a body in, a status and a JSON body out. Envelope errors are 4xx with a message; anything
 // that reached a mutation is answered inside an AdmissionReview.
+import { type LoadedChain, reviewChain } from './chain.ts';
 import { HttpError } from './errors.ts';
 import type { RequestInfo } from './request-info.ts';
 import type { AdmissionReviewReply } from './response.ts';
@@ -32,14 +33,18 @@ export function parseJsonBody(text: string): unknown {
 }
 
 /**
- * Answers a body already parsed as JSON (or raw text) with the function's AdmissionReview.
- * `info` carries what the transport knows about the request (the apiserver's timeout) for
- * telemetry; it never changes the answer.
+ * Answers a body already parsed as JSON (or raw text) with the AdmissionReview of a function,
+ * or of a chain of functions. `info` carries what the transport knows about the request (the
+ * apiserver's timeout) for telemetry; it never changes the answer.
  */
-export function handleReview(fn: LoadedMutation, body: unknown, _info: RequestInfo = {}): HttpAnswer {
+export function handleReview(
+  target: LoadedMutation | LoadedChain,
+  body: unknown,
+  _info: RequestInfo = {},
+): HttpAnswer {
   try {
-    const parsed = typeof body === 'string' ? parseJsonBody(body) : body;
-    return { status: 200, body: review(fn, parseAdmissionReview(parsed)) };
+    const parsed = parseAdmissionReview(typeof body === 'string' ? parseJsonBody(body) : body);
+    return { status: 200, body: 'steps' in target ? reviewChain(target, parsed) : review(target, parsed) };
   } catch (error) {
     if (error instanceof HttpError) return errorAnswer(error.status, error.message);
     throw error;

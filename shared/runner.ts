@@ -4,8 +4,8 @@ import { trace } from '@opentelemetry/api';
 import type { AnyMutation, AppliesTo } from './mutation.ts';
 import { Denial } from './mutation.ts';
 import { changeCopy, diff } from './patch.ts';
-import { type AdmissionReviewReply, allowReply, denyReply } from './response.ts';
-import type { AdmissionRequest, AdmissionReview } from './review.ts';
+import { type AdmissionReviewReply, type AdmissionStatus, allowReply, denyReply } from './response.ts';
+import type { AdmissionRequest, AdmissionReview, KubernetesObject } from './review.ts';
 
 const tracer = trace.getTracer('faas-admission');
 
@@ -34,41 +34,71 @@ export function review(
   }
   return tracer.startActiveSpan(`admission ${mutation.name}`, (span) => {
     try {
-      const warnings: string[] = [];
-      const context = { request, config, warn: (message: string) => void warnings.push(message) };
-      let denial: Denial | undefined;
-      let changed: typeof object;
-      try {
-        changed = changeCopy(object, (draft) => {
-          const result = mutation.mutate(draft, context);
-          if (!(result instanceof Denial)) return result;
-          denial = result;
-          return undefined;
-        });
-      } catch (error) {
-        return answerFailure(mutation, reviewed, error, warnings);
+      const outcome = runMutation({ mutation, config }, request, object);
+      if (outcome.kind === 'failed')
+        return answerFailure(mutation, reviewed, outcome.error, outcome.warnings);
+      if (outcome.kind === 'denied') {
+        return denyReply(apiVersion, request.uid, denialStatus(outcome.denial), outcome.warnings);
       }
-      if (denial) {
-        const { code, message } = denial;
-        return denyReply(apiVersion, request.uid, { code, reason: reasonFor(code), message }, warnings);
-      }
-      return allowReply(apiVersion, request.uid, diff(object, changed), warnings);
+      return allowReply(apiVersion, request.uid, diff(object, outcome.object), outcome.warnings);
     } finally {
       span.end();
     }
   });
 }
 
+/** What one mutation made of an object: a changed copy, a denial, or an exception (a bug). */
+export type MutationOutcome =
+  | { kind: 'changed'; object: KubernetesObject; warnings: string[] }
+  | { kind: 'denied'; denial: Denial; warnings: string[] }
+  | { kind: 'failed'; error: unknown; warnings: string[] };
+
+/**
+ * Runs one mutation on a copy-on-write copy of `object` (never changed itself). The copy
+ * shares every subtree the mutation left alone, so diffing it against `object` is cheap.
+ */
+export function runMutation(
+  { mutation, config }: LoadedMutation,
+  request: AdmissionRequest,
+  object: KubernetesObject,
+): MutationOutcome {
+  const warnings: string[] = [];
+  const context = { request, config, warn: (message: string) => void warnings.push(message) };
+  let denial: Denial | undefined;
+  let changed: KubernetesObject;
+  try {
+    changed = changeCopy(object, (draft) => {
+      const result = mutation.mutate(draft, context);
+      if (!(result instanceof Denial)) return result;
+      denial = result;
+      return undefined;
+    });
+  } catch (error) {
+    return { kind: 'failed', error, warnings };
+  }
+  if (denial) return { kind: 'denied', denial, warnings };
+  return { kind: 'changed', object: changed, warnings };
+}
+
+/** The status a denial is answered with: its code, the matching reason, its message. */
+export function denialStatus({ code, message }: Denial, prefix = ''): AdmissionStatus {
+  return { code, reason: reasonFor(code), message: prefix + message };
+}
+
 /** A mutation that throws has a bug; its `onError` decides whether the object still gets in. */
+export function describeFailure(mutation: AnyMutation, error: unknown): { message: string; admit: boolean } {
+  const detail = error instanceof Error ? error.message : String(error);
+  return { message: `${mutation.name}: internal error: ${detail}`, admit: mutation.onError === 'allow' };
+}
+
 function answerFailure(
   mutation: AnyMutation,
   { apiVersion, request }: AdmissionReview,
   error: unknown,
   warnings: string[],
 ): AdmissionReviewReply {
-  const detail = error instanceof Error ? error.message : String(error);
-  const message = `${mutation.name}: internal error: ${detail}`;
-  if (mutation.onError === 'allow') {
+  const { message, admit } = describeFailure(mutation, error);
+  if (admit) {
     return allowReply(apiVersion, request.uid, [], [...warnings, `${message} (admitted unchanged)`]);
   }
   return denyReply(apiVersion, request.uid, { code: 500, reason: 'InternalError', message }, warnings);

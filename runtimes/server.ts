@@ -1,0 +1,176 @@
+// The request handler behind the standalone HTTPS server and the OpenFaaS function: POST
+// /<function> answers that function's AdmissionReview; every other request gets a JSON
+// {code, message} that says what was wrong, and the process goes on serving.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { HttpError } from '../shared/errors.ts';
+import { errorAnswer, handleReview } from '../shared/handle.ts';
+import { type RequestInfo, requestInfo } from '../shared/request-info.ts';
+import type { Logger } from './log.ts';
+import type { ReviewTarget } from './routes.ts';
+
+/** `live`: the process answers. `ready`: it takes new reviews (fails while shutting down). */
+export type HealthCheck = 'live' | 'ready';
+
+export interface AdmissionHandlerOptions {
+  /** Path name (without the leading /) to what answers there. */
+  readonly routes: ReadonlyMap<string, ReviewTarget>;
+  /** What answers at `/` (OpenFaaS calls a function at its root). */
+  readonly root?: ReviewTarget;
+  /** Health paths and what they check. */
+  readonly health: Readonly<Record<string, HealthCheck>>;
+  /** Largest body accepted, in bytes. */
+  readonly bodyLimit: number;
+  readonly log: Logger;
+}
+
+export interface AdmissionHandler {
+  (request: IncomingMessage, response: ServerResponse): void;
+  /** Shutting down: readiness fails, and each answer closes its connection. */
+  drain(): void;
+}
+
+export function createAdmissionHandler(options: AdmissionHandlerOptions): AdmissionHandler {
+  const { routes, root, health, bodyLimit, log } = options;
+  const listed = [...routes.keys()].map((name) => `/${name}`).join(', ');
+  let draining = false;
+
+  async function respond(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const started = performance.now();
+    if (draining) response.setHeader('Connection', 'close');
+    const { path, query } = splitUrl(request.url ?? '/');
+
+    const check = health[path];
+    if (check) {
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        return send(response, 405, { code: 405, message: `${path} answers GET` }, { Allow: 'GET, HEAD' });
+      }
+      const ready = check === 'live' || !draining;
+      return send(response, ready ? 200 : 503, {
+        code: ready ? 200 : 503,
+        message: ready ? 'ok' : 'shutting down',
+      });
+    }
+
+    const name = path.slice(1);
+    const target = path === '/' ? root : routes.get(name);
+    if (!target) {
+      const message = `no function at ${path}: POST an AdmissionReview to one of ${listed}`;
+      return send(response, 404, { code: 404, message });
+    }
+    if (request.method !== 'POST') {
+      const message = `${path} answers POST with an AdmissionReview, not ${request.method}`;
+      return send(response, 405, { code: 405, message }, { Allow: 'POST' });
+    }
+    const typeProblem = contentTypeProblem(request.headers['content-type']);
+    if (typeProblem) return send(response, 415, { code: 415, message: typeProblem });
+
+    let text: string;
+    try {
+      text = await readBody(request, bodyLimit);
+    } catch (error) {
+      if (!(error instanceof HttpError)) return; // the client went away: nobody to answer
+      // The rest of the body is not read: close the connection rather than reuse it.
+      return send(
+        response,
+        error.status,
+        { code: error.status, message: error.message },
+        { Connection: 'close' },
+      );
+    }
+
+    const info = requestInfo(query);
+    const answer = handleReview(target, text);
+    send(response, answer.status, answer.body);
+    warnIfLate(info, started, path);
+  }
+
+  /** An answer after the apiserver's timeout is lost: it has applied the failurePolicy already. */
+  function warnIfLate(info: RequestInfo, started: number, path: string): void {
+    const seconds = (performance.now() - started) / 1000;
+    if (info.timeoutSeconds !== undefined && seconds > info.timeoutSeconds) {
+      log.error(
+        `${path}: answered after ${seconds.toFixed(1)}s, later than the caller's timeout of ${info.timeoutSeconds}s`,
+      );
+    }
+  }
+
+  const handler = (request: IncomingMessage, response: ServerResponse) => {
+    respond(request, response).catch((error: unknown) => {
+      // A bug, not bad input: say so, keep serving.
+      const detail = error instanceof Error ? error.message : String(error);
+      log.error(`${request.method} ${splitUrl(request.url ?? '/').path}: ${detail}`);
+      if (!response.headersSent) send(response, 500, errorAnswer(500, `internal error: ${detail}`).body);
+      else response.destroy();
+    });
+  };
+  return Object.assign(handler, {
+    drain: () => {
+      draining = true;
+    },
+  });
+}
+
+function splitUrl(url: string): { path: string; query: URLSearchParams } {
+  const mark = url.indexOf('?');
+  let path = mark < 0 ? url : url.slice(0, mark);
+  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+  return { path, query: new URLSearchParams(mark < 0 ? '' : url.slice(mark + 1)) };
+}
+
+/** The apiserver sends `application/json`; a charset, if given, must be UTF-8 (RFC 8259). */
+export function contentTypeProblem(header: string | undefined): string | undefined {
+  const expected = 'expected Content-Type: application/json';
+  if (!header) return `no Content-Type: ${expected}`;
+  const [type = '', ...parameters] = header.split(';').map((part) => part.trim().toLowerCase());
+  if (type !== 'application/json') return `Content-Type "${header}" is not JSON: ${expected}`;
+  for (const parameter of parameters) {
+    const [key, value = ''] = parameter.split('=').map((part) => part.trim());
+    if (key === 'charset' && !['utf-8', 'utf8', '"utf-8"'].includes(value)) {
+      return `Content-Type "${header}": charset must be utf-8`;
+    }
+  }
+  return undefined;
+}
+
+/** Reads the body as UTF-8 text, refusing (413) more than `limit` bytes. */
+function readBody(request: IncomingMessage, limit: number): Promise<string> {
+  const tooLarge = () => new HttpError(413, `body over the limit of ${limit} bytes (BODY_LIMIT)`);
+  const declared = Number(request.headers['content-length']);
+  if (declared > limit) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      request.off('data', onData);
+      request.resume(); // discard the rest while the 413 goes out
+      reject(tooLarge());
+    };
+    request.on('data', onData);
+    request.on('end', () => {
+      if (size <= limit) resolve(Buffer.concat(chunks, size).toString('utf8'));
+    });
+    request.on('error', reject);
+  });
+}
+
+function send(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (response.headersSent || response.destroyed) return;
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
+  response.end(text);
+}

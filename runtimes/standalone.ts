@@ -1,0 +1,188 @@
+// Standalone HTTPS: every function (and the configured chain) on one port, as the apiserver
+// would call them, with a development certificate made on first run, or the certificate
+// files given in TLS_CERT_FILE / TLS_KEY_FILE (a mounted Kubernetes Secret), reloaded when
+// they change.
+//
+//   npm run serve                      https://127.0.0.1:8443/<function>
+//   HOST=0.0.0.0 PORT=9443 npm run serve
+import { existsSync, readdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import { isIP } from 'node:net';
+import { join, relative, resolve } from 'node:path';
+import { z } from 'zod';
+import { readEnvConfig } from '../shared/config.ts';
+import { ConfigError } from '../shared/errors.ts';
+import { answerBrokenRequests, listen, shutDown, stopOnSignals, timeoutOptions } from './lifecycle.ts';
+import { type Logger, stderrLogger } from './log.ts';
+import { loadRoutes, type ReviewTarget } from './routes.ts';
+import { createAdmissionHandler } from './server.ts';
+import { serverSettingsShape } from './settings.ts';
+import { ensureDevCertificates, LOCAL_HOSTS } from './tls/dev-certs.ts';
+import { TLS_OPTIONS } from './tls/options.ts';
+import { describePair, readServingPair, reloadOnChange } from './tls/reload.ts';
+
+const settingsSchema = z
+  .object({
+    ...serverSettingsShape({ host: '127.0.0.1', port: 8443 }),
+    tlsCertFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('serving certificate (PEM); default: a development certificate'),
+    tlsKeyFile: z.string().min(1).optional().describe('its private key (PEM)'),
+    devCertsDir: z
+      .string()
+      .min(1)
+      .default('.dev-certs')
+      .describe('where the development CA and certificate live'),
+  })
+  .superRefine((settings, ctx) => {
+    if ((settings.tlsCertFile === undefined) !== (settings.tlsKeyFile === undefined)) {
+      const missing = settings.tlsCertFile === undefined ? 'tlsCertFile' : 'tlsKeyFile';
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing],
+        message: 'set TLS_CERT_FILE and TLS_KEY_FILE together',
+      });
+    }
+  });
+
+export interface StandaloneOptions {
+  /** Where settings and the functions' configuration are read (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+  log?: Logger;
+}
+
+export interface StandaloneServer {
+  /** https://host:port, the functions are below it. */
+  url: string;
+  server: Server;
+  routes: ReadonlyMap<string, ReviewTarget>;
+  certFile: string;
+  keyFile: string;
+  /** The development CA to trust, when the certificate is the development one. */
+  caFile?: string;
+  /** What was made at this start ("CA", "serving certificate"). */
+  issued: string[];
+  /** Stops accepting, finishes the requests already received, closes. */
+  stop(): Promise<void>;
+}
+
+/** Starts the server; a ConfigError means bad settings, with the variable named. */
+export async function startStandalone(options: StandaloneOptions = {}): Promise<StandaloneServer> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? stderrLogger;
+  const settings = readEnvConfig('standalone server: invalid configuration', settingsSchema, env);
+  const routes = loadRoutes(env);
+
+  const given = settings.tlsCertFile !== undefined && settings.tlsKeyFile !== undefined;
+  const files = given
+    ? {
+        certFile: resolve(settings.tlsCertFile as string),
+        keyFile: resolve(settings.tlsKeyFile as string),
+        issued: [],
+      }
+    : await ensureDevCertificates(resolve(settings.devCertsDir), certificateHosts(settings.host));
+  let pair: ReturnType<typeof readServingPair>;
+  try {
+    pair = readServingPair(files);
+  } catch (error) {
+    throw new ConfigError(`standalone server: ${(error as Error).message}`);
+  }
+
+  const handler = createAdmissionHandler({
+    routes,
+    health: { '/healthz': 'live', '/readyz': 'ready' },
+    bodyLimit: settings.bodyLimit,
+    log,
+  });
+  const server = createServer(
+    { ...timeoutOptions(settings), ...TLS_OPTIONS, cert: pair.certificate, key: pair.privateKey },
+    handler,
+  );
+  answerBrokenRequests(server, settings);
+  const address = await listen(server, settings.host, settings.port);
+  const reloader = reloadOnChange(server, files, pair, TLS_OPTIONS, log);
+  log.info(`serving certificate: ${describePair(pair)}`);
+
+  return {
+    url: `https://${urlHost(settings.host)}:${address.port}`,
+    server,
+    routes,
+    certFile: files.certFile,
+    keyFile: files.keyFile,
+    ...('caFile' in files ? { caFile: files.caFile } : {}),
+    issued: files.issued,
+    stop: async () => {
+      reloader.close();
+      await shutDown(server, handler, settings.shutdownTimeout, log);
+    },
+  };
+}
+
+/** The development certificate covers the loopback names, and HOST when it names one host. */
+function certificateHosts(host: string): string[] {
+  return isWildcard(host) || LOCAL_HOSTS.includes(host) ? LOCAL_HOSTS : [...LOCAL_HOSTS, host];
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
+}
+
+function urlHost(host: string): string {
+  if (isWildcard(host)) return 'localhost';
+  return isIP(host) === 6 ? `[${host}]` : host;
+}
+
+/** What a person reads at start: where each function is, the certificate, a command to try. */
+export function describeStandalone(running: StandaloneServer): string {
+  const shown = (path: string) => {
+    const relativePath = relative(process.cwd(), path);
+    return relativePath.startsWith('..') ? path : relativePath;
+  };
+  const lines = [`faas-admission: serving over HTTPS (TLS 1.2+) on ${running.url}`];
+  for (const [name, target] of running.routes) {
+    const steps =
+      'steps' in target ? `   (one call: ${target.steps.map((s) => s.mutation.name).join(' -> ')})` : '';
+    lines.push(`  POST ${running.url}/${name}${steps}`);
+  }
+  lines.push(`  GET  ${running.url}/healthz  ${running.url}/readyz`);
+  const made = running.issued.length > 0 ? ` (made now: ${running.issued.join(', ')})` : '';
+  lines.push(`certificate: ${shown(running.certFile)}, key ${shown(running.keyFile)}${made}`);
+  if (running.caFile) lines.push(`development CA (trust it in clients): ${shown(running.caFile)}`);
+  const first = running.routes.keys().next().value ?? '<function>';
+  const ca = running.caFile ? shown(running.caFile) : '<your CA file>';
+  const sample = findSample();
+  lines.push(
+    'try:',
+    `  curl --cacert ${ca} -H 'Content-Type: application/json' --data-binary @${sample} ${running.url}/${first}`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** A review to try: the project's samples first, then the shared fixtures beside the checkout. */
+function findSample(): string {
+  const samples = 'samples';
+  if (existsSync(samples)) {
+    const file = readdirSync(samples, { recursive: true, encoding: 'utf8' })
+      .filter((name) => name.endsWith('.json'))
+      .sort()[0];
+    if (file) return join(samples, file);
+  }
+  const fixture = join('..', 'shared', 'fixtures', 'knative-pod-netease-annotations.v1.json');
+  return existsSync(fixture) ? fixture : '<AdmissionReview.json>';
+}
+
+async function main(): Promise<void> {
+  let running: StandaloneServer;
+  try {
+    running = await startStandalone();
+  } catch (error) {
+    stderrLogger.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  }
+  process.stdout.write(describeStandalone(running));
+  stopOnSignals(running.stop, stderrLogger);
+}
+
+if (import.meta.main) await main();
