@@ -11,12 +11,12 @@ import type { ServerSettings } from './settings.ts';
 
 /** The http.createServer / https.createServer options that hold slow clients to the timeouts. */
 export function timeoutOptions(settings: ServerSettings): ServerOptions {
-  const requestTimeout = settings.requestTimeout;
-  const headersTimeout = Math.min(settings.headersTimeout, requestTimeout);
+  const requestTimeout = settings.requestTimeoutSeconds * 1000;
+  const headersTimeout = Math.min(settings.headersTimeoutSeconds * 1000, requestTimeout);
   return {
     headersTimeout,
     requestTimeout,
-    keepAliveTimeout: settings.keepAliveTimeout,
+    keepAliveTimeout: settings.keepAliveTimeoutSeconds * 1000,
     // Node enforces the two timeouts on this tick (30 s by default, longer than either).
     connectionsCheckingInterval: Math.max(50, Math.min(1000, headersTimeout / 4)),
   };
@@ -36,7 +36,7 @@ export function answerBrokenRequests(server: Server, settings: ServerSettings): 
     let message = `malformed HTTP request: ${error.message}`;
     if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       status = 408;
-      message = `request not received in time: headers within ${settings.headersTimeout / 1000}s, the whole request within ${settings.requestTimeout / 1000}s (HEADERS_TIMEOUT, REQUEST_TIMEOUT)`;
+      message = `request not received in time: headers within ${settings.headersTimeoutSeconds}s, the whole request within ${settings.requestTimeoutSeconds}s (HEADERS_TIMEOUT_SECONDS, REQUEST_TIMEOUT_SECONDS)`;
     } else if (error.code === 'HPE_HEADER_OVERFLOW') {
       status = 431;
       message = 'request headers too large';
@@ -57,20 +57,23 @@ export async function listen(server: Server, host: string, port: number): Promis
 
 /**
  * Stops accepting connections, lets every request already received finish (idle keep-alive
- * connections are closed at once, busy ones after their answer), and after `timeout`
- * milliseconds cuts whatever is left.
+ * connections are closed at once, busy ones after their answer), and after `timeoutSeconds`
+ * cuts whatever is left.
  */
-export async function shutDown(server: Server, handler: AdmissionHandler, timeout: number, log: Logger) {
+export async function shutDown(
+  server: Server,
+  handler: AdmissionHandler,
+  timeoutSeconds: number,
+  log: Logger,
+) {
   handler.drain();
   const closed = once(server, 'close');
   server.close();
   server.closeIdleConnections();
   const deadline = setTimeout(() => {
-    log.error(
-      `requests still running after ${timeout / 1000}s (SHUTDOWN_TIMEOUT): closing their connections`,
-    );
+    log.error(`requests still running after ${timeoutSeconds}s (SHUTDOWN_TIMEOUT_SECONDS): closing them`);
     server.closeAllConnections();
-  }, timeout);
+  }, timeoutSeconds * 1000);
   try {
     await closed;
   } finally {

@@ -25,6 +25,8 @@ const settingsSchema = z.object({
 export interface OpenFaasOptions {
   env?: NodeJS.ProcessEnv;
   log?: Logger;
+  /** Stop gracefully and exit 0 on SIGTERM / SIGINT (default true). */
+  handleSignals?: boolean;
 }
 
 export interface OpenFaasServer {
@@ -56,25 +58,24 @@ export async function startOpenFaas(options: OpenFaasOptions = {}): Promise<Open
   answerBrokenRequests(server, settings);
   const address = await listen(server, settings.host, settings.port);
   const host = settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host;
-  return {
+  const running: OpenFaasServer = {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
     server,
     routes,
-    stop: () => shutDown(server, handler, settings.shutdownTimeout, log),
+    stop: () => shutDown(server, handler, settings.shutdownTimeoutSeconds, log),
   };
+  log.info(`openfaas: serving ${[...routes.keys()].join(', ')} on ${running.url} (GET /_/health)`);
+  if (options.handleSignals ?? true) stopOnSignals(running.stop, log);
+  return running;
 }
 
 async function main(): Promise<void> {
-  let running: OpenFaasServer;
   try {
-    running = await startOpenFaas();
+    await startOpenFaas();
   } catch (error) {
     stderrLogger.error(error instanceof Error ? error.message : String(error));
     process.exit(1);
   }
-  const served = [...running.routes.keys()].join(', ');
-  stderrLogger.info(`openfaas: serving ${served} over HTTP on ${running.url} (GET /_/health)`);
-  stopOnSignals(running.stop, stderrLogger);
 }
 
 if (import.meta.main) await main();

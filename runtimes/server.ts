@@ -5,7 +5,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { HttpError } from '../shared/errors.ts';
 import { errorAnswer, handleReview } from '../shared/handle.ts';
-import { type RequestInfo, requestInfo } from '../shared/request-info.ts';
 import type { Logger } from './log.ts';
 import type { ReviewTarget } from './routes.ts';
 
@@ -109,6 +108,18 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
       draining = true;
     },
   });
+}
+
+/** What a request says besides its body, passed along with the review (for telemetry and logs). */
+export interface RequestInfo {
+  /** How long the caller waits for the answer: the `?timeout=10s` the apiserver appends. */
+  readonly timeoutSeconds?: number;
+}
+
+/** The apiserver writes its timeout as a Go duration of whole seconds (`10s`, at most `30s`). */
+export function requestInfo(query: URLSearchParams): RequestInfo {
+  const match = /^(\d+(?:\.\d+)?)s$/.exec(query.get('timeout') ?? '');
+  return match ? { timeoutSeconds: Number(match[1]) } : {};
 }
 
 function splitUrl(url: string): { path: string; query: URLSearchParams } {

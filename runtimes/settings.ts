@@ -2,7 +2,6 @@
 // CONSTANT_CASE, as for the functions' own configuration). A bad value stops the server at
 // start with a message naming the variable.
 import { z } from 'zod';
-import { parseDuration } from '../shared/request-info.ts';
 
 const MiB = 1024 * 1024;
 const UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: MiB, Gi: 1024 * MiB };
@@ -13,6 +12,13 @@ export function parseByteSize(text: string): number | undefined {
   if (!match) return undefined;
   return Number(match[1]) * (UNITS[match[2] ?? ''] ?? Number.NaN);
 }
+
+/**
+ * kube-apiserver accepts request bodies up to 3 MiB, and an UPDATE review carries the object
+ * and the stored old object (etcd keeps at most 1.5 MiB each) in one envelope: 8 MiB leaves
+ * room. The same default as the Knative runtime's FUNC_BODY_LIMIT.
+ */
+const BODY_LIMIT = '8Mi';
 
 const byteSize = (fallback: string) =>
   z
@@ -27,18 +33,18 @@ const byteSize = (fallback: string) =>
       return bytes;
     });
 
-/** A duration in Go's notation (`10s`, `1m`, `500ms`) or seconds, as milliseconds. */
-const duration = (fallback: string) =>
+/** Seconds, whole or fractional (`10`, `0.5`). */
+const seconds = (fallback: number) =>
   z
     .string()
-    .default(fallback)
+    .default(String(fallback))
     .transform((text, ctx) => {
-      const seconds = parseDuration(text);
-      if (seconds === undefined || seconds <= 0) {
-        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (write 10s, 1m or 500ms)` });
+      const value = /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : Number.NaN;
+      if (!(value > 0)) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a number of seconds above 0` });
         return z.NEVER;
       }
-      return Math.round(seconds * 1000);
+      return value;
     });
 
 const port = (fallback: number) =>
@@ -62,18 +68,16 @@ export function serverSettingsShape(defaults: { host: string; port: number }) {
   return {
     host: z.string().min(1).default(defaults.host).describe('address to listen on'),
     port: port(defaults.port).describe('port to listen on (0: any free port)'),
-    bodyLimit: byteSize('3Mi').describe(
-      'largest request body accepted (larger: 413); an UPDATE review carries the object twice',
-    ),
-    headersTimeout: duration('10s').describe('time a client has to send the request headers (then 408)'),
-    requestTimeout: duration('30s').describe(
-      'time a client has to send the whole request, body included (then 408); the apiserver waits 30s at most',
+    bodyLimit: byteSize(BODY_LIMIT).describe('largest request body accepted (larger: 413)'),
+    headersTimeoutSeconds: seconds(10).describe('time a client has to send the request headers (then 408)'),
+    requestTimeoutSeconds: seconds(30).describe(
+      'time a client has to send the whole request, body included (then 408); the apiserver waits 30 s at most',
     ),
     // Longer than the 90 s Go's HTTP client keeps an idle connection: the apiserver reuses
     // its connections, and a server that closes one first can race a request on it, which
     // the apiserver cannot retry (a POST) and answers with the failurePolicy.
-    keepAliveTimeout: duration('95s').describe('how long an idle keep-alive connection stays open'),
-    shutdownTimeout: duration('25s').describe(
+    keepAliveTimeoutSeconds: seconds(95).describe('how long an idle keep-alive connection stays open'),
+    shutdownTimeoutSeconds: seconds(25).describe(
       'on SIGTERM, how long requests already received may take to finish before connections are cut',
     ),
   };
@@ -83,8 +87,8 @@ export interface ServerSettings {
   host: string;
   port: number;
   bodyLimit: number;
-  headersTimeout: number;
-  requestTimeout: number;
-  keepAliveTimeout: number;
-  shutdownTimeout: number;
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  keepAliveTimeoutSeconds: number;
+  shutdownTimeoutSeconds: number;
 }

@@ -5,7 +5,7 @@
 //
 //   npm run serve                      https://127.0.0.1:8443/<function>
 //   HOST=0.0.0.0 PORT=9443 npm run serve
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { isIP } from 'node:net';
 import { join, relative, resolve } from 'node:path';
@@ -51,6 +51,10 @@ export interface StandaloneOptions {
   /** Where settings and the functions' configuration are read (default: process.env). */
   env?: NodeJS.ProcessEnv;
   log?: Logger;
+  /** Print the endpoints, certificate and a curl command on stdout (default true). */
+  announce?: boolean;
+  /** Stop gracefully and exit 0 on SIGTERM / SIGINT (default true). */
+  handleSignals?: boolean;
 }
 
 export interface StandaloneServer {
@@ -105,7 +109,7 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
   const reloader = reloadOnChange(server, files, pair, TLS_OPTIONS, log);
   log.info(`serving certificate: ${describePair(pair)}`);
 
-  return {
+  const running: StandaloneServer = {
     url: `https://${urlHost(settings.host)}:${address.port}`,
     server,
     routes,
@@ -115,9 +119,12 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
     issued: files.issued,
     stop: async () => {
       reloader.close();
-      await shutDown(server, handler, settings.shutdownTimeout, log);
+      await shutDown(server, handler, settings.shutdownTimeoutSeconds, log);
     },
   };
+  if (options.announce ?? true) process.stdout.write(describeStandalone(running));
+  if (options.handleSignals ?? true) stopOnSignals(running.stop, log);
+  return running;
 }
 
 /** The development certificate covers the loopback names, and HOST when it names one host. */
@@ -160,29 +167,41 @@ export function describeStandalone(running: StandaloneServer): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** A review to try: the project's samples first, then the shared fixtures beside the checkout. */
+/**
+ * A review to try: a pod from the project's samples (one with volume annotations first), else
+ * the shared fixture beside the checkout.
+ */
 function findSample(): string {
   const samples = 'samples';
   if (existsSync(samples)) {
-    const file = readdirSync(samples, { recursive: true, encoding: 'utf8' })
+    const pods = readdirSync(samples, { recursive: true, encoding: 'utf8' })
       .filter((name) => name.endsWith('.json'))
-      .sort()[0];
-    if (file) return join(samples, file);
+      .sort()
+      .map((name) => ({ path: join(samples, name), text: readFileSync(join(samples, name), 'utf8') }))
+      .filter(({ text }) => isPodReview(text));
+    const best = pods.find(({ text }) => text.includes('/volumes')) ?? pods[0];
+    if (best) return best.path;
   }
   const fixture = join('..', 'shared', 'fixtures', 'knative-pod-netease-annotations.v1.json');
   return existsSync(fixture) ? fixture : '<AdmissionReview.json>';
 }
 
-async function main(): Promise<void> {
-  let running: StandaloneServer;
+function isPodReview(text: string): boolean {
   try {
-    running = await startStandalone();
+    const review = JSON.parse(text) as { kind?: string; request?: { kind?: { kind?: string } } };
+    return review.kind === 'AdmissionReview' && review.request?.kind?.kind === 'Pod';
+  } catch {
+    return false;
+  }
+}
+
+async function main(): Promise<void> {
+  try {
+    await startStandalone();
   } catch (error) {
     stderrLogger.error(error instanceof Error ? error.message : String(error));
     process.exit(1);
   }
-  process.stdout.write(describeStandalone(running));
-  stopOnSignals(running.stop, stderrLogger);
 }
 
 if (import.meta.main) await main();
