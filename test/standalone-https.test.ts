@@ -98,9 +98,9 @@ describe('standalone HTTPS server', () => {
         const reply = await postReview(`${server.url}/${name}`, review, ca);
         assert.equal(reply.status, 200, `${name} ${file}: ${reply.text}`);
         assert.match(String(reply.headers['content-type']), /^application\/json/);
-        assert.deepEqual(reply.json, handleReview(target, review).body, `${name} ${file}`);
         if (reply.json.response.patch) patched++;
         judgements.push({ request: review, reply: reply.json });
+        assert.deepEqual(reply.json, handleReview(target, review).body, `${name} ${file}`);
       }
     }
     assert.ok(patched >= sent.size, 'too few replies carry a patch to show anything');
