@@ -15,13 +15,7 @@ import {
 } from '../runtimes/tls/certificates.ts';
 import { LOCAL_HOSTS } from '../runtimes/tls/dev-certs.ts';
 import { sharedFixture } from './support/reviews.ts';
-import {
-  call,
-  STANDALONE,
-  STANDALONE_URL,
-  startEntry,
-  temporaryDirectory,
-} from './support/runtimes.ts';
+import { call, STANDALONE, STANDALONE_URL, startEntry, temporaryDirectory } from './support/runtimes.ts';
 
 const review = sharedFixture('knative-pod-netease-annotations.v1.json');
 const body = JSON.stringify(review);
