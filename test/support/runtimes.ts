@@ -92,9 +92,9 @@ export async function startEntry(
   };
 }
 
-/** Runs an entry to its end (for start failures): exit code and output. */
-export async function runEntry(entry: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, [entry], {
+/** Runs an entry to its end (a CLI, or a start that fails): exit code and output. */
+export async function runEntry(entry: string, env: Record<string, string>, args: string[] = []) {
+  const child = spawn(process.execPath, [entry, ...args], {
     cwd: projectRoot,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
