@@ -68,7 +68,7 @@ describe('npm run cert', () => {
     const ajv = new Ajv({ strict: false, allErrors: true });
     addFormats.default(ajv);
     ajv.addFormat('byte', /^[A-Za-z0-9+/]*={0,2}$/);
-    const validate = ajv.compile(schema);
+    const validate = ajv.compile<Json>(schema);
     assert.ok(validate(secret), ajv.errorsText(validate.errors));
     assert.deepEqual(
       {
