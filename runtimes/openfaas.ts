@@ -1,8 +1,8 @@
 // OpenFaaS: plain HTTP on 8080 in the function's container (the gateway, or a TLS-terminating
 // proxy in front, speaks to it), `GET /_/health` for OpenFaaS's probes. FUNCTION picks the
 // function served at `/` (one image, three functions); unset, every function is served by
-// path as in the standalone server. The body limit is the same 3 MiB as everywhere (the stock
-// OpenFaaS node templates stop at 100 kB, too small for large pods).
+// path as in the standalone server. The body limit is the same 8 MiB as in every runtime (the
+// stock OpenFaaS node templates stop at 100 kB, too small for large pods).
 import { createServer, type Server } from 'node:http';
 import { z } from 'zod';
 import { readEnvConfig } from '../shared/config.ts';
@@ -13,7 +13,7 @@ import { loadRoutes, type ReviewTarget } from './routes.ts';
 import { createAdmissionHandler } from './server.ts';
 import { serverSettingsShape } from './settings.ts';
 
-const settingsSchema = z.object({
+export const openFaasSettings = z.object({
   ...serverSettingsShape({ host: '0.0.0.0', port: 8080 }),
   function: z
     .string()
@@ -39,7 +39,7 @@ export interface OpenFaasServer {
 export async function startOpenFaas(options: OpenFaasOptions = {}): Promise<OpenFaasServer> {
   const env = options.env ?? process.env;
   const log = options.log ?? stderrLogger;
-  const settings = readEnvConfig('openfaas: invalid configuration', settingsSchema, env);
+  const settings = readEnvConfig('openfaas: invalid configuration', openFaasSettings, env);
   const routes = loadRoutes(env, settings.function);
   const root = settings.function === undefined ? undefined : routes.get(settings.function);
   if (settings.function !== undefined && !root) {

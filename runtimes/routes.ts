@@ -10,7 +10,7 @@ import type { LoadedMutation } from '../shared/runner.ts';
 
 export type ReviewTarget = LoadedMutation | LoadedChain;
 
-const chainSettings = z.object({
+export const chainSettings = z.object({
   chain: z
     .string()
     .optional()

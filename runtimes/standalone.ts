@@ -21,7 +21,7 @@ import { ensureDevCertificates, LOCAL_HOSTS } from './tls/dev-certs.ts';
 import { TLS_OPTIONS } from './tls/options.ts';
 import { describePair, readServingPair, reloadOnChange } from './tls/reload.ts';
 
-const settingsSchema = z
+export const standaloneSettings = z
   .object({
     ...serverSettingsShape({ host: '127.0.0.1', port: 8443 }),
     tlsCertFile: z
@@ -76,7 +76,7 @@ export interface StandaloneServer {
 export async function startStandalone(options: StandaloneOptions = {}): Promise<StandaloneServer> {
   const env = options.env ?? process.env;
   const log = options.log ?? stderrLogger;
-  const settings = readEnvConfig('standalone server: invalid configuration', settingsSchema, env);
+  const settings = readEnvConfig('standalone server: invalid configuration', standaloneSettings, env);
   const routes = loadRoutes(env);
 
   const given = settings.tlsCertFile !== undefined && settings.tlsKeyFile !== undefined;

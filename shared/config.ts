@@ -1,5 +1,5 @@
-// Reads a mutation's configuration once from the environment. Bad configuration stops the
-// function at start with a message that names the variable and the problem.
+// Reads a mutation's configuration (and a server's settings) once from the environment. Bad
+// configuration stops the function at start with a message that names the variable and the problem.
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 import type { AnyMutation } from './mutation.ts';
@@ -48,7 +48,15 @@ export function readEnvConfig<S extends z.ZodType>(
 
 /** The variables a mutation reads, with their descriptions, for docs and `--help`. */
 export function describeConfig(mutation: AnyMutation): { variable: string; description: string }[] {
-  return Object.entries(objectShape(mutation.config, mutation.name)).map(([key, schema]) => ({
+  return describeEnvConfig(mutation.config, mutation.name);
+}
+
+/** The variables `readEnvConfig` reads with this schema, with their descriptions. */
+export function describeEnvConfig(
+  config: z.ZodType,
+  label = 'configuration',
+): { variable: string; description: string }[] {
+  return Object.entries(objectShape(config, label)).map(([key, schema]) => ({
     variable: envName(key),
     description: (schema as { description?: string }).description ?? '',
   }));
