@@ -25,16 +25,17 @@ export interface RunningEntry {
 }
 
 /**
- * Starts `node <entry>` in the project root with only PATH and `env` set, and waits for the
- * line announcing its URL (matched by `urlPattern`'s first group on `stream`).
+ * Starts `node [nodeArgs] <entry>` in the project root with only PATH and `env` set, and waits
+ * for the line announcing its URL (matched by `urlPattern`'s first group on `stream`).
  */
 export async function startEntry(
   entry: string,
   env: Record<string, string>,
   urlPattern: RegExp,
   stream: 'stdout' | 'stderr',
+  nodeArgs: string[] = [],
 ): Promise<RunningEntry> {
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
     cwd: projectRoot,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
