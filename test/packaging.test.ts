@@ -103,14 +103,10 @@ describe('the image contents, built as the Dockerfile builds them', () => {
   before(async () => {
     copyFileSync(join(projectRoot, 'package.json'), join(app.dir, 'package.json'));
     symlinkSync(join(projectRoot, 'node_modules'), join(app.dir, 'node_modules'));
+    // The build's own configuration; types are checked by `npm run typecheck` already.
     const tsc = join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-    await promisify(execFile)(
-      process.execPath,
-      [tsc, '-p', 'tsconfig.build.json', '--outDir', join(app.dir, 'dist')],
-      {
-        cwd: projectRoot,
-      },
-    );
+    const build = ['-p', 'tsconfig.build.json', '--outDir', join(app.dir, 'dist'), '--noCheck'];
+    await promisify(execFile)(process.execPath, [tsc, ...build], { cwd: projectRoot });
   });
   after(async () => {
     await server?.stop();
