@@ -40,7 +40,7 @@ export async function startOpenFaas(options: OpenFaasOptions = {}): Promise<Open
   const env = options.env ?? process.env;
   const log = options.log ?? stderrLogger;
   const settings = readEnvConfig('openfaas: invalid configuration', openFaasSettings, env);
-  const routes = loadRoutes(env, settings.function);
+  const { routes, unconfigured } = loadRoutes(env, settings.function);
   const root = settings.function === undefined ? undefined : routes.get(settings.function);
   if (settings.function !== undefined && !root) {
     throw new ConfigError(
@@ -64,6 +64,7 @@ export async function startOpenFaas(options: OpenFaasOptions = {}): Promise<Open
     routes,
     stop: () => shutDown(server, handler, settings.shutdownTimeoutSeconds, log),
   };
+  for (const { reason } of unconfigured) log.info(`not served, needs configuration: ${reason}`);
   log.info(`openfaas: serving ${[...routes.keys()].join(', ')} on ${running.url} (GET /_/health)`);
   if (options.handleSignals ?? true) stopOnSignals(running.stop, log);
   return running;

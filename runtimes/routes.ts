@@ -1,9 +1,11 @@
 // What a server answers, by path: every function with its configuration loaded once at start,
-// and the configured chain. Bad configuration raises a ConfigError before anything listens.
+// and the configured chain. Bad configuration raises a ConfigError before anything listens; a
+// function that needs configuration and was given none is left out (and said so), so that
+// serving everything locally needs no setup for the functions one is not trying.
 import { z } from 'zod';
 import { functions } from '../functions/index.ts';
 import type { LoadedChain } from '../shared/chain.ts';
-import { loadConfig, readEnvConfig } from '../shared/config.ts';
+import { describeConfig, loadConfig, readEnvConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { dns1123LabelProblem } from '../shared/k8s/names.ts';
 import type { LoadedMutation } from '../shared/runner.ts';
@@ -20,11 +22,18 @@ export const chainSettings = z.object({
   chainName: z.string().default('chain').describe('the path the chain is served under'),
 });
 
+export interface Routes {
+  /** Path name to what answers there. */
+  routes: Map<string, ReviewTarget>;
+  /** Functions left out: they need configuration and none of their variables is set. */
+  unconfigured: { name: string; reason: string }[];
+}
+
 /**
  * Every function by name, plus the chain when CHAIN is set; with `only`, just that function
  * or chain (and only its configuration is read, so another function's settings cannot stop it).
  */
-export function loadRoutes(env: NodeJS.ProcessEnv = process.env, only?: string): Map<string, ReviewTarget> {
+export function loadRoutes(env: NodeJS.ProcessEnv = process.env, only?: string): Routes {
   const settings = readEnvConfig('chain: invalid configuration', chainSettings, env);
   const chainNames = settings.chain?.trim()
     ? settings.chain.split(',').map((name) => name.trim())
@@ -36,8 +45,17 @@ export function loadRoutes(env: NodeJS.ProcessEnv = process.env, only?: string):
   const wanted = (name: string) =>
     only === undefined || only === name || (only === settings.chainName && chainNames?.includes(name));
   const loaded = new Map<string, LoadedMutation>();
+  const unconfigured: Routes['unconfigured'] = [];
   for (const [name, mutation] of functions) {
-    if (wanted(name)) loaded.set(name, { mutation, config: loadConfig(mutation, env) });
+    if (!wanted(name)) continue;
+    try {
+      loaded.set(name, { mutation, config: loadConfig(mutation, env) });
+    } catch (error) {
+      const chosen = only !== undefined || chainNames?.includes(name);
+      const configured = describeConfig(mutation).some(({ variable }) => env[variable] !== undefined);
+      if (chosen || configured || !(error instanceof ConfigError)) throw error;
+      unconfigured.push({ name, reason: error.message });
+    }
   }
   const routes = new Map<string, ReviewTarget>();
   if (only === undefined || only !== settings.chainName) {
@@ -46,7 +64,7 @@ export function loadRoutes(env: NodeJS.ProcessEnv = process.env, only?: string):
   if (chainNames && (only === undefined || only === settings.chainName)) {
     routes.set(settings.chainName, loadChain(settings.chainName, chainNames, loaded));
   }
-  return routes;
+  return { routes, unconfigured };
 }
 
 function loadChain(

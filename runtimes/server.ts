@@ -3,8 +3,10 @@
 // {code, message} that says what was wrong, and the process goes on serving.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { requireJsonContentType } from '../shared/content-type.ts';
 import { HttpError } from '../shared/errors.ts';
 import { errorAnswer, handleReview } from '../shared/handle.ts';
+import { parseApiserverTimeout, type RequestInfo } from '../shared/request-info.ts';
 import type { Logger } from './log.ts';
 import type { ReviewTarget } from './routes.ts';
 
@@ -61,35 +63,30 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
       const message = `${path} answers POST with an AdmissionReview, not ${request.method}`;
       return send(response, 405, { code: 405, message }, { Allow: 'POST' });
     }
-    const typeProblem = contentTypeProblem(request.headers['content-type']);
-    if (typeProblem) return send(response, 415, { code: 415, message: typeProblem });
 
     let text: string;
     try {
+      requireJsonContentType(request.headers['content-type']);
       text = await readBody(request, bodyLimit);
     } catch (error) {
       if (!(error instanceof HttpError)) return; // the client went away: nobody to answer
-      // The rest of the body is not read: close the connection rather than reuse it.
-      return send(
-        response,
-        error.status,
-        { code: error.status, message: error.message },
-        { Connection: 'close' },
-      );
+      // A body not read to its end: close the connection rather than reuse it.
+      const body = { code: error.status, message: error.message };
+      return send(response, error.status, body, { Connection: 'close' });
     }
 
-    const info = requestInfo(query);
-    const answer = handleReview(target, text);
+    const info: RequestInfo = { timeoutMs: parseApiserverTimeout(query.get('timeout') ?? undefined) };
+    const answer = handleReview(target, text, info);
     send(response, answer.status, answer.body);
     warnIfLate(info, started, path);
   }
 
   /** An answer after the apiserver's timeout is lost: it has applied the failurePolicy already. */
   function warnIfLate(info: RequestInfo, started: number, path: string): void {
-    const seconds = (performance.now() - started) / 1000;
-    if (info.timeoutSeconds !== undefined && seconds > info.timeoutSeconds) {
+    const elapsed = performance.now() - started;
+    if (info.timeoutMs !== undefined && elapsed > info.timeoutMs) {
       log.error(
-        `${path}: answered after ${seconds.toFixed(1)}s, later than the caller's timeout of ${info.timeoutSeconds}s`,
+        `${path}: answered after ${(elapsed / 1000).toFixed(1)}s, later than the caller's timeout of ${info.timeoutMs / 1000}s`,
       );
     }
   }
@@ -110,38 +107,11 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
   });
 }
 
-/** What a request says besides its body, passed along with the review (for telemetry and logs). */
-export interface RequestInfo {
-  /** How long the caller waits for the answer: the `?timeout=10s` the apiserver appends. */
-  readonly timeoutSeconds?: number;
-}
-
-/** The apiserver writes its timeout as a Go duration of whole seconds (`10s`, at most `30s`). */
-export function requestInfo(query: URLSearchParams): RequestInfo {
-  const match = /^(\d+(?:\.\d+)?)s$/.exec(query.get('timeout') ?? '');
-  return match ? { timeoutSeconds: Number(match[1]) } : {};
-}
-
 function splitUrl(url: string): { path: string; query: URLSearchParams } {
   const mark = url.indexOf('?');
   let path = mark < 0 ? url : url.slice(0, mark);
   if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
   return { path, query: new URLSearchParams(mark < 0 ? '' : url.slice(mark + 1)) };
-}
-
-/** The apiserver sends `application/json`; a charset, if given, must be UTF-8 (RFC 8259). */
-export function contentTypeProblem(header: string | undefined): string | undefined {
-  const expected = 'expected Content-Type: application/json';
-  if (!header) return `no Content-Type: ${expected}`;
-  const [type = '', ...parameters] = header.split(';').map((part) => part.trim().toLowerCase());
-  if (type !== 'application/json') return `Content-Type "${header}" is not JSON: ${expected}`;
-  for (const parameter of parameters) {
-    const [key, value = ''] = parameter.split('=').map((part) => part.trim());
-    if (key === 'charset' && !['utf-8', 'utf8', '"utf-8"'].includes(value)) {
-      return `Content-Type "${header}": charset must be utf-8`;
-    }
-  }
-  return undefined;
 }
 
 /** Reads the body as UTF-8 text, refusing (413) more than `limit` bytes. */

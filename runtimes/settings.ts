@@ -2,6 +2,7 @@
 // CONSTANT_CASE, as for the functions' own configuration). A bad value stops the server at
 // start with a message naming the variable.
 import { z } from 'zod';
+import { BODY_LIMIT } from './faas-options.ts';
 
 const MiB = 1024 * 1024;
 const UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: MiB, Gi: 1024 * MiB };
@@ -12,13 +13,6 @@ export function parseByteSize(text: string): number | undefined {
   if (!match) return undefined;
   return Number(match[1]) * (UNITS[match[2] ?? ''] ?? Number.NaN);
 }
-
-/**
- * kube-apiserver accepts request bodies up to 3 MiB, and an UPDATE review carries the object
- * and the stored old object (etcd keeps at most 1.5 MiB each) in one envelope: 8 MiB leaves
- * room. The same default as the Knative runtime's FUNC_BODY_LIMIT.
- */
-const BODY_LIMIT = '8Mi';
 
 const byteSize = (fallback: string) =>
   z
@@ -68,7 +62,9 @@ export function serverSettingsShape(defaults: { host: string; port: number }) {
   return {
     host: z.string().min(1).default(defaults.host).describe('address to listen on'),
     port: port(defaults.port).describe('port to listen on (0: any free port)'),
-    bodyLimit: byteSize(BODY_LIMIT).describe('largest request body accepted (larger: 413)'),
+    bodyLimit: byteSize(String(BODY_LIMIT)).describe(
+      'largest request body accepted (larger: 413); default 8 MiB, as FUNC_BODY_LIMIT under faas-js-runtime',
+    ),
     headersTimeoutSeconds: seconds(10).describe('time a client has to send the request headers (then 408)'),
     requestTimeoutSeconds: seconds(30).describe(
       'time a client has to send the whole request, body included (then 408); the apiserver waits 30 s at most',

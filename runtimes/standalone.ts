@@ -62,6 +62,8 @@ export interface StandaloneServer {
   url: string;
   server: Server;
   routes: ReadonlyMap<string, ReviewTarget>;
+  /** Functions not served for want of configuration, with what is missing. */
+  unconfigured: { name: string; reason: string }[];
   certFile: string;
   keyFile: string;
   /** The development CA to trust, when the certificate is the development one. */
@@ -77,7 +79,7 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
   const env = options.env ?? process.env;
   const log = options.log ?? stderrLogger;
   const settings = readEnvConfig('standalone server: invalid configuration', standaloneSettings, env);
-  const routes = loadRoutes(env);
+  const { routes, unconfigured } = loadRoutes(env);
 
   const given = settings.tlsCertFile !== undefined && settings.tlsKeyFile !== undefined;
   const files = given
@@ -113,6 +115,7 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
     url: `https://${urlHost(settings.host)}:${address.port}`,
     server,
     routes,
+    unconfigured,
     certFile: files.certFile,
     keyFile: files.keyFile,
     ...('caFile' in files ? { caFile: files.caFile } : {}),
@@ -154,6 +157,7 @@ export function describeStandalone(running: StandaloneServer): string {
     lines.push(`  POST ${running.url}/${name}${steps}`);
   }
   lines.push(`  GET  ${running.url}/healthz  ${running.url}/readyz`);
+  for (const { reason } of running.unconfigured) lines.push(`not served, needs configuration: ${reason}`);
   const made = running.issued.length > 0 ? ` (made now: ${running.issued.join(', ')})` : '';
   lines.push(`certificate: ${shown(running.certFile)}, key ${shown(running.keyFile)}${made}`);
   if (running.caFile) lines.push(`development CA (trust it in clients): ${shown(running.caFile)}`);

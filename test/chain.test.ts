@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { functionNamed } from '../functions/index.ts';
+import { functionNamed, functions } from '../functions/index.ts';
 import { loadRoutes } from '../runtimes/routes.ts';
 import { type LoadedChain, reviewChain } from '../shared/chain.ts';
 import { loadConfig } from '../shared/config.ts';
@@ -164,8 +164,9 @@ describe('chain', () => {
 
 describe('chain configuration (CHAIN, CHAIN_NAME)', () => {
   it('serves the chain under its name beside the functions', () => {
-    const routes = loadRoutes({ CHAIN: ' volume-extension , node-selector', CHAIN_NAME: 'pods' });
-    assert.deepEqual([...routes.keys()], ['volume-extension', 'node-selector', 'label-stamping', 'pods']);
+    const { routes } = loadRoutes({ CHAIN: ' volume-extension , node-selector', CHAIN_NAME: 'pods' });
+    assert.deepEqual([...routes.keys()].slice(0, 3), ['volume-extension', 'node-selector', 'label-stamping']);
+    assert.equal([...routes.keys()].at(-1), 'pods');
     const chain = routes.get('pods') as LoadedChain;
     assert.deepEqual(
       chain.steps.map((step) => step.mutation.name),
@@ -176,13 +177,29 @@ describe('chain configuration (CHAIN, CHAIN_NAME)', () => {
   it('serves only the chosen function or chain, reading only its configuration', () => {
     // label-stamping's configuration is broken, but it is not served.
     const broken = { STAMP_LABELS: 'not a label', CHAIN: 'volume-extension,node-selector' };
-    assert.deepEqual([...loadRoutes(broken, 'chain').keys()], ['chain']);
-    assert.deepEqual([...loadRoutes(broken, 'node-selector').keys()], ['node-selector']);
+    assert.deepEqual([...loadRoutes(broken, 'chain').routes.keys()], ['chain']);
+    assert.deepEqual([...loadRoutes(broken, 'node-selector').routes.keys()], ['node-selector']);
     assert.throws(() => loadRoutes(broken), ConfigError);
     assert.throws(() => loadRoutes(broken, 'nope'), {
-      message:
-        'FUNCTION: no function named "nope" (functions: volume-extension, node-selector, label-stamping, chain)',
+      message: `FUNCTION: no function named "nope" (functions: ${[...functions.keys()].join(', ')}, chain)`,
     });
+  });
+
+  it('leaves out a function that needs configuration and has none, but not one configured wrong', () => {
+    // sidecar-injection cannot run without SIDECAR_TEMPLATE_FILE.
+    const { routes, unconfigured } = loadRoutes({});
+    assert.equal(routes.has('sidecar-injection'), false);
+    assert.deepEqual(
+      unconfigured.map(({ name }) => name),
+      ['sidecar-injection'],
+    );
+    assert.match(
+      unconfigured[0]?.reason ?? '',
+      /^sidecar-injection: invalid configuration: SIDECAR_TEMPLATE_FILE: /,
+    );
+    assert.throws(() => loadRoutes({ SIDECAR_TEMPLATE_FILE: '/nonexistent.yaml' }), /SIDECAR_TEMPLATE_FILE/);
+    assert.throws(() => loadRoutes({}, 'sidecar-injection'), /SIDECAR_TEMPLATE_FILE/);
+    assert.throws(() => loadRoutes({ CHAIN: 'sidecar-injection' }), /SIDECAR_TEMPLATE_FILE/);
   });
 
   const refused: [Record<string, string>, RegExp][] = [

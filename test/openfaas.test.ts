@@ -85,7 +85,7 @@ describe('OpenFaaS entry refuses bad configuration at start', () => {
   const cases: [Record<string, string>, RegExp][] = [
     [
       { FUNCTION: 'volume_extension' },
-      /FUNCTION: no function named "volume_extension" \(functions: volume-extension, node-selector, label-stamping\)/,
+      /FUNCTION: no function named "volume_extension" \(functions: volume-extension, node-selector, label-stamping, /,
     ],
     [
       { BODY_LIMIT: '3 megabytes' },

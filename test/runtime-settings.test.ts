@@ -1,7 +1,6 @@
-// The small parsers behind the servers' settings and request info.
+// The small parsers behind the servers' settings.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { requestInfo } from '../runtimes/server.ts';
 import { parseByteSize } from '../runtimes/settings.ts';
 
 describe('BODY_LIMIT sizes', () => {
@@ -20,15 +19,5 @@ describe('BODY_LIMIT sizes', () => {
       ['', undefined],
     ];
     for (const [text, bytes] of cases) assert.equal(parseByteSize(text), bytes, JSON.stringify(text));
-  });
-});
-
-describe('request info', () => {
-  it("reads the apiserver's ?timeout= in seconds, and ignores what is not one", () => {
-    assert.deepEqual(requestInfo(new URLSearchParams('timeout=10s')), { timeoutSeconds: 10 });
-    assert.deepEqual(requestInfo(new URLSearchParams('timeout=2.5s&x=1')), { timeoutSeconds: 2.5 });
-    for (const query of ['', 'timeout=', 'timeout=10', 'timeout=1m0s', 'timeout=-5s', 'timeout=abc']) {
-      assert.deepEqual(requestInfo(new URLSearchParams(query)), {}, query);
-    }
   });
 });

@@ -6,7 +6,6 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect } from 'node:tls';
-import { contentTypeProblem } from '../runtimes/server.ts';
 import { apiserverVerdict } from './support/apiserver.ts';
 import { annotated, edited, type Json, sharedFixture } from './support/reviews.ts';
 import {
@@ -78,10 +77,16 @@ describe('serving limits', () => {
   it('415 unless the body is declared as JSON in UTF-8', async () => {
     const body = JSON.stringify(pod);
     const cases: [Record<string, string>, RegExp][] = [
-      [{ 'Content-Type': '' }, /no Content-Type: expected Content-Type: application\/json/],
-      [{ 'Content-Type': 'application/x-www-form-urlencoded' }, /is not JSON/],
-      [{ 'Content-Type': 'text/plain' }, /is not JSON/],
-      [{ 'Content-Type': 'application/json; charset=iso-8859-1' }, /charset must be utf-8/],
+      [{ 'Content-Type': '' }, /^no Content-Type: expected application\/json/],
+      [
+        { 'Content-Type': 'application/x-www-form-urlencoded' },
+        /^Content-Type application\/x-www-form-urlencoded: expected application\/json/,
+      ],
+      [{ 'Content-Type': 'text/plain' }, /^Content-Type text\/plain: expected application\/json/],
+      [
+        { 'Content-Type': 'application/json; charset=iso-8859-1' },
+        /JSON must be UTF-8, not charset iso-8859-1/,
+      ],
     ];
     for (const [headers, message] of cases)
       assertError(await post('/node-selector', body, headers), 415, message);
@@ -219,24 +224,3 @@ function rawExchange(url: string, ca: string, text: string): Promise<string> {
     socket.on('error', reject);
   });
 }
-
-describe('content type check', () => {
-  it('accepts application/json with or without a UTF-8 charset, case aside', () => {
-    for (const header of [
-      'application/json',
-      'application/json; charset=utf-8',
-      'APPLICATION/JSON;charset="utf-8"',
-    ]) {
-      assert.equal(contentTypeProblem(header), undefined, header);
-    }
-    for (const header of [
-      undefined,
-      '',
-      'application/jsonx',
-      'text/json',
-      'application/json; charset=utf-16',
-    ]) {
-      assert.ok(contentTypeProblem(header), String(header));
-    }
-  });
-});

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type ConnectionOptions, connect } from 'node:tls';
 import { promisify } from 'node:util';
+import { functions } from '../functions/index.ts';
 import { loadRoutes } from '../runtimes/routes.ts';
 import { handleReview } from '../shared/handle.ts';
 import { apiserverVerdicts, projectRoot, sharedDir } from './support/apiserver.ts';
@@ -25,6 +26,7 @@ const env = {
   PORT: '0',
   CHAIN: 'volume-extension,node-selector,label-stamping',
   STAMP_LABELS: 'team.example.com/owner=platform, example.com/operation={operation}',
+  SIDECAR_TEMPLATE_FILE: join(projectRoot, 'samples', 'sidecar-injection', 'template.yaml'),
 };
 
 /** Every AdmissionReview the project and ../shared have, by file. */
@@ -63,7 +65,7 @@ describe('standalone HTTPS server', () => {
 
   it('announces every function, the certificate and a curl command that works as printed', async () => {
     const out = server.stdout();
-    for (const name of ['volume-extension', 'node-selector', 'label-stamping', 'chain']) {
+    for (const name of [...functions.keys(), 'chain']) {
       assert.match(out, new RegExp(`POST ${server.url}/${name}\\b`));
     }
     assert.match(out, /made now: CA, serving certificate/);
@@ -87,8 +89,9 @@ describe('standalone HTTPS server', () => {
   });
 
   it('answers every fixture and sample on every path exactly as the function does, and the apiserver accepts each reply', async () => {
-    const routes = loadRoutes(env);
-    assert.deepEqual([...routes.keys()], ['volume-extension', 'node-selector', 'label-stamping', 'chain']);
+    const { routes, unconfigured } = loadRoutes(env);
+    assert.deepEqual([...routes.keys()], [...functions.keys(), 'chain']);
+    assert.deepEqual(unconfigured, []);
     const sent = reviews();
     assert.ok(sent.size >= 4, 'the shared fixtures are missing');
     const judgements: { request: Json; reply: Json }[] = [];
@@ -149,5 +152,33 @@ describe('standalone HTTPS server', () => {
       handshake({ minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }),
       { code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' },
     );
+  });
+});
+
+describe('npm start without FUNCTION', () => {
+  const certs = temporaryDirectory('start');
+  after(() => certs.remove());
+
+  it('starts the standalone server, leaving out what needs configuration, and stops on SIGTERM', async () => {
+    const server = await startEntry(
+      'runtimes/start.ts',
+      { PORT: '0', DEV_CERTS_DIR: certs.dir },
+      STANDALONE_URL,
+      'stdout',
+    );
+    try {
+      assert.match(
+        server.stdout(),
+        /not served, needs configuration: sidecar-injection: invalid configuration: SIDECAR_TEMPLATE_FILE: /,
+      );
+      assert.doesNotMatch(server.stdout(), /POST \S+\/sidecar-injection/);
+      const ca = readFileSync(join(certs.dir, 'ca.crt'), 'utf8');
+      const review = JSON.parse(
+        readFileSync(join(sharedDir, 'fixtures', 'knative-pod-netease-annotations.v1.json'), 'utf8'),
+      );
+      assert.equal((await postReview(`${server.url}/node-selector`, review, ca)).status, 200);
+    } finally {
+      assert.deepEqual(await server.stop(), { code: 0, signal: null });
+    }
   });
 });
