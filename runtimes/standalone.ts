@@ -12,6 +12,7 @@ import { join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { readEnvConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { handleReview } from '../shared/handle.ts';
 import { answerBrokenRequests, listen, shutDown, stopOnSignals, timeoutOptions } from './lifecycle.ts';
 import { type Logger, stderrLogger } from './log.ts';
 import { loadRoutes, type ReviewTarget } from './routes.ts';
@@ -163,7 +164,7 @@ export function describeStandalone(running: StandaloneServer): string {
   if (running.caFile) lines.push(`development CA (trust it in clients): ${shown(running.caFile)}`);
   const first = running.routes.keys().next().value ?? '<function>';
   const ca = running.caFile ? shown(running.caFile) : '<your CA file>';
-  const sample = findSample();
+  const sample = findSample(running.routes.get(first));
   lines.push(
     'try:',
     `  curl --cacert ${ca} -H 'Content-Type: application/json' --data-binary @${sample} ${running.url}/${first}`,
@@ -172,31 +173,28 @@ export function describeStandalone(running: StandaloneServer): string {
 }
 
 /**
- * A review to try: a pod from the project's samples (one with volume annotations first), else
- * the shared fixture beside the checkout.
+ * A review to try with `target`: the first of the project's samples that it answers with a
+ * patch, else the shared fixture beside the checkout.
  */
-function findSample(): string {
+function findSample(target: ReviewTarget | undefined): string {
   const samples = 'samples';
-  if (existsSync(samples)) {
-    const pods = readdirSync(samples, { recursive: true, encoding: 'utf8' })
+  if (target && existsSync(samples)) {
+    const files = readdirSync(samples, { recursive: true, encoding: 'utf8' })
       .filter((name) => name.endsWith('.json'))
       .sort()
-      .map((name) => ({ path: join(samples, name), text: readFileSync(join(samples, name), 'utf8') }))
-      .filter(({ text }) => isPodReview(text));
-    const best = pods.find(({ text }) => text.includes('/volumes')) ?? pods[0];
-    if (best) return best.path;
+      .map((name) => join(samples, name));
+    const patched = files.find((file) => {
+      try {
+        const { body } = handleReview(target, readFileSync(file, 'utf8'));
+        return 'response' in body && body.response.patch !== undefined;
+      } catch {
+        return false;
+      }
+    });
+    if (patched) return patched;
   }
   const fixture = join('..', 'shared', 'fixtures', 'knative-pod-netease-annotations.v1.json');
   return existsSync(fixture) ? fixture : '<AdmissionReview.json>';
-}
-
-function isPodReview(text: string): boolean {
-  try {
-    const review = JSON.parse(text) as { kind?: string; request?: { kind?: { kind?: string } } };
-    return review.kind === 'AdmissionReview' && review.request?.kind?.kind === 'Pod';
-  } catch {
-    return false;
-  }
 }
 
 async function main(): Promise<void> {

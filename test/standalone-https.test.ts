@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type ConnectionOptions, connect } from 'node:tls';
 import { promisify } from 'node:util';
@@ -83,7 +83,9 @@ describe('standalone HTTPS server', () => {
       cwd: projectRoot,
     });
     const reply = JSON.parse(stdout);
-    const sent = JSON.parse(readFileSync(/@(\S+)/.exec(runnable)?.[1] as string, 'utf8'));
+    const sent = JSON.parse(
+      readFileSync(resolve(projectRoot, /@(\S+)/.exec(runnable)?.[1] as string), 'utf8'),
+    );
     const [verdict] = await apiserverVerdicts([{ request: sent, reply }]);
     assert.equal(verdict?.accepted, true, JSON.stringify(verdict));
   });
