@@ -87,8 +87,10 @@ export function stopOnSignals(stop: () => Promise<void>, log: Logger): void {
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    // stop() closes the listener before it first waits: logged after, the line is true.
+    const stopped = stop();
     log.info(`${signal}: no new connections; finishing the requests already received`);
-    stop().then(
+    stopped.then(
       () => {
         log.info('stopped');
         process.exit(0);

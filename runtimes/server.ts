@@ -70,9 +70,9 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
       text = await readBody(request, bodyLimit);
     } catch (error) {
       if (!(error instanceof HttpError)) return; // the client went away: nobody to answer
-      // A body not read to its end: close the connection rather than reuse it.
+      // After a body over the limit, the connection is not reused (one may still be arriving).
       const body = { code: error.status, message: error.message };
-      return send(response, error.status, body, { Connection: 'close' });
+      return send(response, error.status, body, error.status === 413 ? { Connection: 'close' } : {});
     }
 
     const info: RequestInfo = { timeoutMs: parseApiserverTimeout(query.get('timeout') ?? undefined) };
@@ -114,27 +114,27 @@ function splitUrl(url: string): { path: string; query: URLSearchParams } {
   return { path, query: new URLSearchParams(mark < 0 ? '' : url.slice(mark + 1)) };
 }
 
-/** Reads the body as UTF-8 text, refusing (413) more than `limit` bytes. */
+/**
+ * Reads the body as UTF-8 text, refusing (413) more than `limit` bytes. A body over the limit
+ * is still read, and dropped, up to twice the limit before the 413 goes out: a client that is
+ * still sending when the server closes gets a reset instead of the answer. Past twice the
+ * limit the 413 goes out at once and the connection is cut.
+ */
 function readBody(request: IncomingMessage, limit: number): Promise<string> {
   const tooLarge = () => new HttpError(413, `body over the limit of ${limit} bytes (BODY_LIMIT)`);
   const declared = Number(request.headers['content-length']);
-  if (declared > limit) return Promise.reject(tooLarge());
+  if (declared > 2 * limit) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (chunk: Buffer) => {
+    request.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= limit) {
-        chunks.push(chunk);
-        return;
-      }
-      request.off('data', onData);
-      request.resume(); // discard the rest while the 413 goes out
-      reject(tooLarge());
-    };
-    request.on('data', onData);
+      if (size <= limit) chunks.push(chunk);
+      else if (size > 2 * limit) reject(tooLarge());
+    });
     request.on('end', () => {
       if (size <= limit) resolve(Buffer.concat(chunks, size).toString('utf8'));
+      else reject(tooLarge());
     });
     request.on('error', reject);
   });
