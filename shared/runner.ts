@@ -5,8 +5,8 @@ import type { AnyMutation, AppliesTo } from './mutation.ts';
 import { Denial } from './mutation.ts';
 import { changeCopy, diff } from './patch.ts';
 import type { RequestInfo } from './request-info.ts';
-import { type AdmissionReviewReply, allowReply, denyReply } from './response.ts';
-import type { AdmissionRequest, AdmissionReview } from './review.ts';
+import { type AdmissionReviewReply, type AdmissionStatus, allowReply, denyReply } from './response.ts';
+import type { AdmissionRequest, AdmissionReview, KubernetesObject } from './review.ts';
 import { observeReview, type ReviewResult } from './telemetry/observe.ts';
 
 /** A mutation with its configuration loaded: what a deployed function serves. */
@@ -24,8 +24,8 @@ export function appliesTo(rule: AppliesTo, request: AdmissionRequest): boolean {
 }
 
 /**
- * Answers one review. `info` is what the transport knows about the HTTP request (trace
- * headers, the `?timeout=` budget, arrival time); the review is traced, counted and logged
+ * Answers one review. `info` is what the transport knows about the HTTP request (the
+ * apiserver's timeout, trace headers, arrival time); the review is traced, counted and logged
  * against that budget (shared/telemetry/observe.ts).
  */
 export function review(
@@ -33,10 +33,26 @@ export function review(
   reviewed: AdmissionReview,
   info?: RequestInfo,
 ): AdmissionReviewReply {
-  const observation = observeReview(loaded.mutation.name, reviewed.request, info);
+  return observed(loaded.mutation.name, reviewed, info, () => answerReview(loaded, reviewed));
+}
+
+/** A reply and what it stands for, for telemetry. */
+export interface Answered {
+  readonly reply: AdmissionReviewReply;
+  readonly result: ReviewResult;
+}
+
+/** Produces the answer to a review under observation: every review, single or chained, passes here. */
+export function observed(
+  name: string,
+  reviewed: AdmissionReview,
+  info: RequestInfo | undefined,
+  produce: () => Answered,
+): AdmissionReviewReply {
+  const observation = observeReview(name, reviewed.request, info);
   let answered: Answered;
   try {
-    answered = answer(loaded, reviewed);
+    answered = produce();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     observation.end({
@@ -52,21 +68,71 @@ export function review(
   return answered.reply;
 }
 
-interface Answered {
-  reply: AdmissionReviewReply;
-  result: ReviewResult;
-}
-
-function answer({ mutation, config }: LoadedMutation, reviewed: AdmissionReview): Answered {
+/** The answer without telemetry (review() observes it). */
+export function answerReview({ mutation, config }: LoadedMutation, reviewed: AdmissionReview): Answered {
   const { apiVersion, request } = reviewed;
   const object = request.object;
   if (!appliesTo(mutation.appliesTo, request) || object == null) {
-    return allowed(allowReply(apiVersion, request.uid, []), 0);
+    return allowedAnswer(apiVersion, request.uid, [], []);
   }
+  const outcome = runMutation({ mutation, config }, request, object);
+  if (outcome.kind === 'failed') return answerFailure(mutation, reviewed, outcome.error, outcome.warnings);
+  if (outcome.kind === 'denied')
+    return deniedAnswer(reviewed, denialStatus(outcome.denial), outcome.warnings);
+  return allowedAnswer(apiVersion, request.uid, diff(object, outcome.object), outcome.warnings);
+}
+
+/** An admission, `patched` when it carries a patch. */
+export function allowedAnswer(
+  apiVersion: AdmissionReview['apiVersion'],
+  uid: string,
+  patch: Parameters<typeof allowReply>[2],
+  warnings: readonly string[],
+  failure?: { status: AdmissionStatus; error: unknown },
+): Answered {
+  const reply = allowReply(apiVersion, uid, patch, warnings);
+  const patchOperations = patch.length;
+  if (failure) {
+    const { status, error } = failure;
+    return { reply, result: { outcome: 'error', allowed: true, patchOperations, status, error } };
+  }
+  return {
+    reply,
+    result: { outcome: patchOperations > 0 ? 'patched' : 'allowed', allowed: true, patchOperations },
+  };
+}
+
+/** A refusal: `denied`, or `error` when the refusal is a failed mutation's. */
+export function deniedAnswer(
+  { apiVersion, request }: AdmissionReview,
+  status: AdmissionStatus,
+  warnings: readonly string[],
+  error?: unknown,
+): Answered {
+  const reply = denyReply(apiVersion, request.uid, status, warnings);
+  const outcome = error === undefined ? 'denied' : 'error';
+  return { reply, result: { outcome, allowed: false, patchOperations: 0, status, error } };
+}
+
+/** What one mutation made of an object: a changed copy, a denial, or an exception (a bug). */
+export type MutationOutcome =
+  | { kind: 'changed'; object: KubernetesObject; warnings: string[] }
+  | { kind: 'denied'; denial: Denial; warnings: string[] }
+  | { kind: 'failed'; error: unknown; warnings: string[] };
+
+/**
+ * Runs one mutation on a copy-on-write copy of `object` (never changed itself). The copy
+ * shares every subtree the mutation left alone, so diffing it against `object` is cheap.
+ */
+export function runMutation(
+  { mutation, config }: LoadedMutation,
+  request: AdmissionRequest,
+  object: KubernetesObject,
+): MutationOutcome {
   const warnings: string[] = [];
   const context = { request, config, warn: (message: string) => void warnings.push(message) };
   let denial: Denial | undefined;
-  let changed: typeof object;
+  let changed: KubernetesObject;
   try {
     changed = changeCopy(object, (draft) => {
       const result = mutation.mutate(draft, context);
@@ -75,41 +141,39 @@ function answer({ mutation, config }: LoadedMutation, reviewed: AdmissionReview)
       return undefined;
     });
   } catch (error) {
-    return answerFailure(mutation, reviewed, error, warnings);
+    return { kind: 'failed', error, warnings };
   }
-  if (denial) {
-    const { code, message } = denial;
-    const reply = denyReply(apiVersion, request.uid, { code, reason: reasonFor(code), message }, warnings);
-    return {
-      reply,
-      result: { outcome: 'denied', allowed: false, patchOperations: 0, status: { code, message } },
-    };
-  }
-  const patch = diff(object, changed);
-  return allowed(allowReply(apiVersion, request.uid, patch, warnings), patch.length);
+  if (denial) return { kind: 'denied', denial, warnings };
+  return { kind: 'changed', object: changed, warnings };
 }
 
-function allowed(reply: AdmissionReviewReply, patchOperations: number): Answered {
-  const outcome = patchOperations > 0 ? 'patched' : 'allowed';
-  return { reply, result: { outcome, allowed: true, patchOperations } };
+/** The status a denial is answered with: its code, the matching reason, its message. */
+export function denialStatus({ code, message }: Denial, prefix = ''): AdmissionStatus {
+  return { code, reason: reasonFor(code), message: prefix + message };
 }
 
 /** A mutation that throws has a bug; its `onError` decides whether the object still gets in. */
+export function describeFailure(mutation: AnyMutation, error: unknown): { message: string; admit: boolean } {
+  const detail = error instanceof Error ? error.message : String(error);
+  return { message: `${mutation.name}: internal error: ${detail}`, admit: mutation.onError === 'allow' };
+}
+
 function answerFailure(
   mutation: AnyMutation,
-  { apiVersion, request }: AdmissionReview,
+  reviewed: AdmissionReview,
   error: unknown,
   warnings: string[],
 ): Answered {
-  const detail = error instanceof Error ? error.message : String(error);
-  const message = `${mutation.name}: internal error: ${detail}`;
-  const failure = { outcome: 'error', patchOperations: 0, status: { code: 500, message }, error } as const;
-  if (mutation.onError === 'allow') {
-    const reply = allowReply(apiVersion, request.uid, [], [...warnings, `${message} (admitted unchanged)`]);
-    return { reply, result: { ...failure, allowed: true } };
+  const { message, admit } = describeFailure(mutation, error);
+  const status: AdmissionStatus = { code: 500, reason: 'InternalError', message };
+  if (admit) {
+    const { apiVersion, request } = reviewed;
+    return allowedAnswer(apiVersion, request.uid, [], [...warnings, `${message} (admitted unchanged)`], {
+      status,
+      error,
+    });
   }
-  const reply = denyReply(apiVersion, request.uid, { code: 500, reason: 'InternalError', message }, warnings);
-  return { reply, result: { ...failure, allowed: false } };
+  return deniedAnswer(reviewed, status, warnings, error);
 }
 
 function reasonFor(code: number): string {

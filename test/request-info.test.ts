@@ -26,7 +26,12 @@ describe('parseApiserverTimeout', () => {
 });
 
 describe('requireJsonContentType', () => {
-  for (const header of ['application/json', 'application/json; charset=utf-8', 'Application/JSON']) {
+  for (const header of [
+    'application/json',
+    'application/json; charset=utf-8',
+    'Application/JSON',
+    'application/json;charset="UTF-8"',
+  ]) {
     it(`accepts ${header}`, () => assert.doesNotThrow(() => requireJsonContentType(header)));
   }
 
@@ -35,6 +40,7 @@ describe('requireJsonContentType', () => {
     ['application/x-www-form-urlencoded', /^Content-Type application\/x-www-form-urlencoded: expected/],
     ['text/plain; charset=utf-8', /^Content-Type text\/plain: expected application\/json/],
     ['application/jsonp', /^Content-Type application\/jsonp: /],
+    ['application/json; charset=iso-8859-1', /: JSON must be UTF-8, not charset iso-8859-1$/],
   ];
   for (const [header, message] of refused) {
     it(`refuses ${header ?? 'a missing header'} with 415`, () => {

@@ -4,6 +4,7 @@
 // review is still answered.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -15,6 +16,16 @@ import { inParallel, postReview, type RunningFunction, startFunction } from './s
 import { SPAN_KIND_SERVER, STATUS_CODE_ERROR, startOtlpReceiver } from './support/otlp-receiver.ts';
 import { runToExit } from './support/process.ts';
 import { type Json, sample } from './support/reviews.ts';
+import {
+  call,
+  OPENFAAS,
+  OPENFAAS_URL,
+  type RunningEntry,
+  STANDALONE,
+  STANDALONE_URL,
+  startEntry,
+  temporaryDirectory,
+} from './support/runtimes.ts';
 
 const patchedReview = sample('knative-pod-volumes.json');
 const deniedReview = sample('knative-pod-bad-volumes.json');
@@ -245,4 +256,67 @@ describe('telemetry at start', { concurrency: 3 }, () => {
       await closeServer(holder);
     }
   });
+});
+
+describe('telemetry in the standalone HTTPS and OpenFaaS entries', () => {
+  /** The metrics URL from the entry's "telemetry started" line, and its review log lines. */
+  const jsonLines = (entry: RunningEntry) =>
+    entry
+      .stderr()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Json);
+
+  const entries = [
+    {
+      name: 'standalone HTTPS',
+      file: STANDALONE,
+      announce: STANDALONE_URL,
+      on: 'stdout' as const,
+      https: true,
+    },
+    { name: 'OpenFaaS', file: OPENFAAS, announce: OPENFAAS_URL, on: 'stderr' as const, https: false },
+  ];
+  for (const { name, file, announce, on, https } of entries) {
+    it(`${name}: counts the review it answered and logs it under the sent trace id`, async () => {
+      const certs = temporaryDirectory('telemetry');
+      const entry = await startEntry(
+        file,
+        { PORT: '0', HOST: '127.0.0.1', DEV_CERTS_DIR: certs.dir, LOG_LEVEL: 'debug' },
+        announce,
+        on,
+      );
+      try {
+        const traceId = randomBytes(16).toString('hex');
+        const reply = await call(`${entry.url}/volume-extension?timeout=7s`, {
+          method: 'POST',
+          body: JSON.stringify(patchedReview),
+          headers: {
+            'Content-Type': 'application/json',
+            traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+          },
+          ...(https ? { ca: readFileSync(join(certs.dir, 'ca.crt'), 'utf8') } : {}),
+        });
+        assert.equal(reply.status, 200, reply.text);
+        const [verdict] = await apiserverVerdicts([{ request: patchedReview, reply: reply.json }]);
+        assert.ok(verdict?.accepted);
+
+        const metricsUrl = jsonLines(entry).find((l) => l.msg === 'telemetry started')?.metrics_url;
+        assert.match(metricsUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+        const exposition = await (await fetch(metricsUrl)).text();
+        assert.match(
+          exposition,
+          /^admission_reviews_total\{admission_function="volume-extension",admission_outcome="patched",admission_operation="CREATE"[^}]*\} 1$/m,
+        );
+        assert.match(exposition, /^admission_budget\{admission_function="volume-extension"[^}]*\} 7$/m);
+        await entry.waitFor(new RegExp(`"trace_id":"${traceId}"`), 'stderr');
+        const line = jsonLines(entry).find((l) => l.trace_id === traceId);
+        assert.equal(line?.msg, 'review answered');
+        assert.equal(line?.budget_s, 7);
+      } finally {
+        await entry.stop();
+        certs.remove();
+      }
+    });
+  }
 });

@@ -235,6 +235,24 @@ describe('review telemetry', () => {
     assert.equal(afterDenial, before + 1);
   });
 
+  it('observes a chain as one review under its name, an error when a step failed even if admitted', async () => {
+    const chain = { name: 'pods-chain', steps: [throwing('allow'), loaded('node-selector')] };
+    const answer = handleReview(chain, sample('knative-pod-node-selector.json'), { timeoutMs: 4000 }) as Json;
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body.response.allowed, true);
+    const span = lastSpan();
+    assert.equal(span.name, 'admission pods-chain');
+    assert.equal(span.attributes[ATTR.function], 'pods-chain');
+    assert.equal(span.attributes[ATTR.outcome], 'error');
+    assert.equal(span.attributes[ATTR.patchOperations], decodePatch(answer.body.response).length);
+    assert.ok((span.attributes[ATTR.patchOperations] as number) > 0, 'the other step still patched');
+    assert.equal(span.attributes[ATTR.budget], 4);
+    assert.equal(await count(METRIC.reviews, { [ATTR.function]: 'pods-chain', [ATTR.outcome]: 'error' }), 1);
+    const clean = { name: 'pods-chain', steps: [loaded('node-selector')] };
+    handleReview(clean, sample('knative-pod-node-selector.json'));
+    assert.equal(lastSpan().attributes[ATTR.outcome], 'patched');
+  });
+
   it('records a malformed request as an error span and count, answered 400', async () => {
     const before = await count(METRIC.reviews, {
       [ATTR.outcome]: 'error',

@@ -265,16 +265,25 @@ function logSlow(
   fraction: number,
 ): void {
   const { warnFraction } = telemetrySettings();
+  const fields = {
+    function: functionName,
+    uid,
+    duration_ms: ms(used),
+    budget_s: budget.seconds,
+    budget_fraction: fractionOf(fraction),
+    budget_warn_fraction: warnFraction,
+    ...ids,
+  };
+  if (fraction > 1) {
+    // The apiserver stopped waiting: the answer is lost and failurePolicy decided instead.
+    log().error(
+      fields,
+      `review answered after ${used.toFixed(1)}s, later than the apiserver's timeout of ${budget.seconds}s: the answer is lost and failurePolicy applies`,
+    );
+    return;
+  }
   log().warn(
-    {
-      function: functionName,
-      uid,
-      duration_ms: ms(used),
-      budget_s: budget.seconds,
-      budget_fraction: fractionOf(fraction),
-      budget_warn_fraction: warnFraction,
-      ...ids,
-    },
+    fields,
     `review used ${(fraction * 100).toFixed(0)}% of its ${budget.seconds}s budget (warning above ${warnFraction * 100}%)`,
   );
 }

@@ -19,15 +19,15 @@ export interface Ended {
   output: string;
 }
 
-/**
- * Only what the server needs from this environment: none of the caller's FUNCTION or FUNC_*.
- * Its Prometheus endpoint on an ephemeral loopback port, never the default 0.0.0.0:9464.
- */
+/** Every server a test starts serves its metrics on an ephemeral loopback port, never 0.0.0.0:9464. */
+export const TEST_METRICS_ENV = {
+  OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+  OTEL_EXPORTER_PROMETHEUS_PORT: '0',
+} as const;
+
+/** Only what the server needs from this environment: none of the caller's FUNCTION or FUNC_*. */
 export function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {
-    OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
-    OTEL_EXPORTER_PROMETHEUS_PORT: '0',
-  };
+  const env: Record<string, string> = { ...TEST_METRICS_ENV };
   for (const key of ['PATH', 'HOME', 'TMPDIR']) {
     const value = process.env[key];
     if (value !== undefined) env[key] = value;

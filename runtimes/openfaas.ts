@@ -1,0 +1,87 @@
+// OpenFaaS: plain HTTP on 8080 in the function's container (the gateway, or a TLS-terminating
+// proxy in front, speaks to it), `GET /_/health` for OpenFaaS's probes. FUNCTION picks the
+// function served at `/` (one image, three functions); unset, every function is served by
+// path as in the standalone server. The body limit is the same 8 MiB as in every runtime (the
+// stock OpenFaaS node templates stop at 100 kB, too small for large pods).
+import { createServer, type Server } from 'node:http';
+import { z } from 'zod';
+import { readEnvConfig } from '../shared/config.ts';
+import { ConfigError } from '../shared/errors.ts';
+import { answerBrokenRequests, listen, shutDown, stopOnSignals, timeoutOptions } from './lifecycle.ts';
+import { type Logger, stderrLogger } from './log.ts';
+import { loadRoutes, type ReviewTarget } from './routes.ts';
+import { createAdmissionHandler } from './server.ts';
+import { serverSettingsShape } from './settings.ts';
+import { shutdownTelemetry, startTelemetry } from './telemetry.ts';
+
+export const openFaasSettings = z.object({
+  ...serverSettingsShape({ host: '0.0.0.0', port: 8080 }),
+  function: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('the function (or chain) this instance serves at /; unset: all of them, by path'),
+});
+
+export interface OpenFaasOptions {
+  env?: NodeJS.ProcessEnv;
+  log?: Logger;
+  /** Stop gracefully and exit 0 on SIGTERM / SIGINT (default true). */
+  handleSignals?: boolean;
+}
+
+export interface OpenFaasServer {
+  url: string;
+  server: Server;
+  routes: ReadonlyMap<string, ReviewTarget>;
+  stop(): Promise<void>;
+}
+
+export async function startOpenFaas(options: OpenFaasOptions = {}): Promise<OpenFaasServer> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? stderrLogger;
+  const settings = readEnvConfig('openfaas: invalid configuration', openFaasSettings, env);
+  const { routes, unconfigured } = loadRoutes(env, settings.function);
+  const root = settings.function === undefined ? undefined : routes.get(settings.function);
+  if (settings.function !== undefined && !root) {
+    throw new ConfigError(
+      `openfaas: invalid configuration: FUNCTION: no function named "${settings.function}"`,
+    );
+  }
+  await startTelemetry({ serviceName: settings.function ?? 'faas-admission' });
+  const handler = createAdmissionHandler({
+    routes,
+    ...(root ? { root } : {}),
+    health: { '/_/health': 'ready' },
+    bodyLimit: settings.bodyLimit,
+    log,
+  });
+  const server = createServer(timeoutOptions(settings), handler);
+  answerBrokenRequests(server, settings);
+  const address = await listen(server, settings.host, settings.port);
+  const host = settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host;
+  const running: OpenFaasServer = {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
+    server,
+    routes,
+    stop: async () => {
+      await shutDown(server, handler, settings.shutdownTimeoutSeconds, log);
+      await shutdownTelemetry();
+    },
+  };
+  for (const { reason } of unconfigured) log.info(`not served, needs configuration: ${reason}`);
+  log.info(`openfaas: serving ${[...routes.keys()].join(', ')} on ${running.url} (GET /_/health)`);
+  if (options.handleSignals ?? true) stopOnSignals(running.stop, log);
+  return running;
+}
+
+async function main(): Promise<void> {
+  try {
+    await startOpenFaas();
+  } catch (error) {
+    stderrLogger.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  }
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,90 @@
+// Settings of the HTTP(S) servers, read once at start from the environment (variables in
+// CONSTANT_CASE, as for the functions' own configuration). A bad value stops the server at
+// start with a message naming the variable.
+import { z } from 'zod';
+import { BODY_LIMIT } from './faas-options.ts';
+
+const MiB = 1024 * 1024;
+const UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: MiB, Gi: 1024 * MiB };
+
+/** Bytes, as a plain number or with a binary unit: `3145728`, `3Mi`, `3MiB`, `512Ki`. */
+export function parseByteSize(text: string): number | undefined {
+  const match = /^(\d+)(?:(Ki|Mi|Gi)B?)?$/.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * (UNITS[match[2] ?? ''] ?? Number.NaN);
+}
+
+const byteSize = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const bytes = parseByteSize(text);
+      if (bytes === undefined || bytes < 1) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a size (write 3Mi, 512Ki or bytes)` });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
+/** Seconds, whole or fractional (`10`, `0.5`). */
+const seconds = (fallback: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((text, ctx) => {
+      const value = /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : Number.NaN;
+      if (!(value > 0)) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a number of seconds above 0` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const port = (fallback: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((text, ctx) => {
+      const value = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+      if (!(value >= 0 && value <= 65535)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${text}" is not a port number (0 to 65535; 0 picks a free one)`,
+        });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+/** The settings every server reads; each runtime adds its own and chooses the defaults. */
+export function serverSettingsShape(defaults: { host: string; port: number }) {
+  return {
+    host: z.string().min(1).default(defaults.host).describe('address to listen on'),
+    port: port(defaults.port).describe('port to listen on (0: any free port)'),
+    bodyLimit: byteSize(String(BODY_LIMIT)).describe(
+      'largest request body accepted (larger: 413); default 8 MiB, as FUNC_BODY_LIMIT under faas-js-runtime',
+    ),
+    headersTimeoutSeconds: seconds(10).describe('time a client has to send the request headers (then 408)'),
+    requestTimeoutSeconds: seconds(30).describe(
+      'time a client has to send the whole request, body included (then 408); the apiserver waits 30 s at most',
+    ),
+    // Longer than the 90 s Go's HTTP client keeps an idle connection: the apiserver reuses
+    // its connections, and a server that closes one first can race a request on it, which
+    // the apiserver cannot retry (a POST) and answers with the failurePolicy.
+    keepAliveTimeoutSeconds: seconds(95).describe('how long an idle keep-alive connection stays open'),
+    shutdownTimeoutSeconds: seconds(25).describe(
+      'on SIGTERM, how long requests already received may take to finish before connections are cut',
+    ),
+  };
+}
+
+export interface ServerSettings {
+  host: string;
+  port: number;
+  bodyLimit: number;
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  keepAliveTimeoutSeconds: number;
+  shutdownTimeoutSeconds: number;
+}
