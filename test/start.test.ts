@@ -67,12 +67,4 @@ describe('npm start', () => {
     assert.equal(port.code, 1);
     assert.match(port.output, /faas-admission: FUNC_PORT: "eighty" is not a whole number/);
   });
-
-  it('without FUNCTION, says so when the standalone server is not in the build', {
-    skip: existsSync(join(projectRoot, 'runtimes', 'standalone.ts')) && 'the standalone server is present',
-  }, async () => {
-    const { code, output } = await runToExit('npm', ['start'], {});
-    assert.equal(code, 1);
-    assert.match(output, /standalone HTTPS server \(runtimes\/standalone\.ts\) is not in this build/);
-  });
 });
