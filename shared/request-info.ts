@@ -1,8 +1,6 @@
 // What a runtime knows about a request beyond its body. A plain object, so that every runtime
 // (faas-js-runtime, OpenFaaS, standalone HTTPS) can fill it and telemetry can read it. Every
 // field is optional: a caller without HTTP (the CLI, tests) passes nothing and gets defaults.
-import type { IncomingHttpHeaders } from 'node:http';
-
 export type HeaderValues = Readonly<Record<string, string | readonly string[] | undefined>>;
 
 export interface RequestInfo {
@@ -45,24 +43,6 @@ export function parseApiserverTimeout(value: unknown): number | undefined {
     total += Number(match[1]) * (MS_PER_UNIT[match[2] as string] as number);
   }
   return total;
-}
-
-/**
- * The RequestInfo of a node:http request: the `?timeout=` of its URL and its headers.
- * `receivedAt` is when the request arrived (before its body was read), if the caller noted it.
- */
-export function requestInfoOf(
-  request: { readonly url?: string | undefined; readonly headers: IncomingHttpHeaders },
-  receivedAt?: number,
-): RequestInfo {
-  const query = request.url?.indexOf('?') ?? -1;
-  const timeout = query < 0 ? null : new URLSearchParams(request.url?.slice(query + 1)).get('timeout');
-  const timeoutMs = parseApiserverTimeout(timeout);
-  return {
-    headers: request.headers,
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    ...(receivedAt === undefined ? {} : { receivedAt }),
-  };
 }
 
 /** The body size a transport reported, or its `content-length` header. */

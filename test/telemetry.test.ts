@@ -24,7 +24,7 @@ import { loadConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { handleReview } from '../shared/handle.ts';
 import { defineMutation } from '../shared/mutation.ts';
-import { type RequestInfo, requestInfoOf } from '../shared/request-info.ts';
+import type { RequestInfo } from '../shared/request-info.ts';
 import { decodePatch } from '../shared/response.ts';
 import { parseAdmissionReview } from '../shared/review.ts';
 import { type LoadedMutation, review } from '../shared/runner.ts';
@@ -338,17 +338,6 @@ describe('the time budget', () => {
     assert.deepEqual(budgetOf(1500, 10), { seconds: 1.5, source: 'request' });
     assert.deepEqual(budgetOf(undefined, 10), { seconds: 10, source: 'default' });
     assert.deepEqual(budgetOf(0, 12), { seconds: 12, source: 'default' });
-  });
-
-  it('reads ?timeout= and the headers of a node:http request', () => {
-    const headers = { traceparent };
-    assert.deepEqual(requestInfoOf({ url: '/volume-extension?timeout=5s', headers }, 12.5), {
-      headers,
-      timeoutMs: 5000,
-      receivedAt: 12.5,
-    });
-    assert.deepEqual(requestInfoOf({ url: '/volume-extension?timeout=soon', headers }), { headers });
-    assert.deepEqual(requestInfoOf({ url: '/volume-extension', headers }), { headers });
   });
 });
 
