@@ -1,7 +1,7 @@
 // `npm start`, as a Knative Functions build runs it: FUNCTION picks the function, PORT (Knative's
 // variable) the port, and the body limit defaults to 8 MiB without any FUNC_* variable.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { apiserverVerdicts, projectRoot } from './support/apiserver.ts';
