@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { projectRoot } from './support/apiserver.ts';
 import { annotated, assertIdempotent, edited, type Json, judged, sharedFixture } from './support/reviews.ts';
 
 const knativePod = sharedFixture('knative-pod-netease-annotations.v1.json');
 const VOLUMES = 'knative.netease.dev/volumes';
 const MOUNTS = 'knative.netease.dev/volumeMounts';
+// The fixture injects hostPath /usr/local/nagent4docker, which the sample policy allows.
+const env = { VOLUME_POLICY_FILE: join(projectRoot, 'samples', 'policies', 'nagent.yaml') };
 
 const userContainer = (pod: Json) => pod.spec.containers.find((c: Json) => c.name === 'user-container');
 const withVolumes = (volumes: unknown, mounts?: unknown) =>
@@ -15,7 +19,7 @@ const withVolumes = (volumes: unknown, mounts?: unknown) =>
 
 describe('volume-extension', () => {
   it('adds the annotated hostPath volume and mounts it into user-container only', async () => {
-    const result = await judged('volume-extension', knativePod);
+    const result = await judged('volume-extension', knativePod, env);
     const pod = result.object;
     assert.deepEqual(pod.spec.volumes.at(-1), {
       name: 'script-vol',
@@ -32,7 +36,7 @@ describe('volume-extension', () => {
       result.patch.map((op) => `${op.op} ${op.path}`),
       ['add /spec/containers/0/volumeMounts/1', 'add /spec/volumes/1'],
     );
-    await assertIdempotent('volume-extension', result, knativePod);
+    await assertIdempotent('volume-extension', result, knativePod, env);
   });
 
   const allowed: { name: string; volumes?: unknown; mounts?: unknown; check: (pod: Json) => void }[] = [
@@ -94,10 +98,10 @@ describe('volume-extension', () => {
   for (const c of allowed) {
     it(`allows: ${c.name}`, async () => {
       const reviewed = withVolumes(c.volumes, c.mounts);
-      const result = await judged('volume-extension', reviewed);
+      const result = await judged('volume-extension', reviewed, env);
       assert.equal(result.denial, undefined, result.denial);
       c.check(result.object);
-      await assertIdempotent('volume-extension', result, reviewed);
+      await assertIdempotent('volume-extension', result, reviewed, env);
     });
   }
 
@@ -190,7 +194,7 @@ describe('volume-extension', () => {
   for (const c of denied) {
     it(`denies: ${c.name}`, async () => {
       const reviewed = c.raw ? annotated(knativePod, c.raw) : withVolumes(c.volumes, c.mounts);
-      const result = await judged('volume-extension', reviewed);
+      const result = await judged('volume-extension', reviewed, env);
       assert.match(result.denial ?? '(allowed)', c.message);
       assert.ok(result.reply.response.status?.code && result.reply.response.status.code >= 400);
     });
@@ -200,12 +204,12 @@ describe('volume-extension', () => {
     const reviewed = edited(knativePod, (pod) => {
       pod.spec.containers[0].name = 'app';
     });
-    const missing = await judged('volume-extension', reviewed);
+    const missing = await judged('volume-extension', reviewed, env);
     assert.match(
       missing.denial ?? '',
       /the pod has no container named "user-container" \(containers: app, queue-proxy\)/,
     );
-    const configured = await judged('volume-extension', reviewed, { TARGET_CONTAINER: 'app' });
+    const configured = await judged('volume-extension', reviewed, { ...env, TARGET_CONTAINER: 'app' });
     assert.equal(configured.object.spec.containers[0].volumeMounts.at(-1).name, 'script-vol');
   });
 
@@ -213,7 +217,7 @@ describe('volume-extension', () => {
     const reviewed = annotated(knativePod, {
       'example.com/volumes': '[{"name":"other","emptyDir":{}}]',
     });
-    const result = await judged('volume-extension', reviewed, { ANNOTATION_PREFIX: 'example.com' });
+    const result = await judged('volume-extension', reviewed, { ...env, ANNOTATION_PREFIX: 'example.com' });
     assert.deepEqual(
       result.object.spec.volumes.map((v: Json) => v.name),
       ['kube-api-access-7x2kq', 'other'],

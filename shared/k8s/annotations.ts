@@ -1,11 +1,18 @@
 // Reads JSON held in annotations. Every problem becomes a denial that names the annotation,
 // the item and the field, because the person who reads it only sees a FailedCreate event.
+import type { V1ObjectMeta, V1PodSpec } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import { type Denial, deny } from '../mutation.ts';
 import { formatPath } from '../review.ts';
 
 interface WithMetadata {
   metadata?: { annotations?: Record<string, string> | null } | null;
+}
+
+/** A pod, or a pod template (a Knative revision template): what annotation-driven functions work on. */
+export interface PodShaped {
+  metadata?: V1ObjectMeta;
+  spec?: V1PodSpec;
 }
 
 export function annotation(object: WithMetadata, key: string): string | undefined {

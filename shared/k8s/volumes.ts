@@ -39,9 +39,27 @@ export const VOLUME_SOURCES = [
 ] as const;
 export type VolumeSource = (typeof VOLUME_SOURCES)[number];
 
+/** hostPath.type values core/v1 knows ('' = no check, the default). */
+export const HOST_PATH_TYPES = [
+  '',
+  'DirectoryOrCreate',
+  'Directory',
+  'FileOrCreate',
+  'File',
+  'Socket',
+  'CharDevice',
+  'BlockDevice',
+] as const;
+export type HostPathType = (typeof HOST_PATH_TYPES)[number];
+
 const absolutePath = z
   .string()
   .refine((p) => p.startsWith('/'), { message: 'must be an absolute path (start with "/")' });
+
+/** True when `path` has a `..` segment (the apiserver refuses such hostPath paths). */
+export function hasBackstep(path: string): boolean {
+  return path.split('/').includes('..');
+}
 
 const fileMode = z.number().int().min(0).max(0o777, { message: 'must be a file mode from 0 to 0777 (511)' });
 const keyToPath = z.strictObject({
@@ -60,19 +78,8 @@ const quantity = z.union(
 // (the apiserver validates them fully once the pod is admitted).
 const checkedSources: Partial<Record<VolumeSource, z.ZodType>> = {
   hostPath: z.strictObject({
-    path: absolutePath,
-    type: z
-      .enum([
-        '',
-        'DirectoryOrCreate',
-        'Directory',
-        'FileOrCreate',
-        'File',
-        'Socket',
-        'CharDevice',
-        'BlockDevice',
-      ])
-      .optional(),
+    path: absolutePath.refine((p) => !hasBackstep(p), { message: 'must not contain ".."' }),
+    type: z.enum(HOST_PATH_TYPES).optional(),
   }),
   emptyDir: z.strictObject({ medium: z.enum(['', 'Memory']).optional(), sizeLimit: quantity.optional() }),
   configMap: z.strictObject({
@@ -130,7 +137,7 @@ export const volumeMountSchema = z
     readOnly: z.boolean().optional(),
     subPath: z
       .string()
-      .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), {
+      .refine((p) => !p.startsWith('/') && !hasBackstep(p), {
         message: 'must be a relative path without ".."',
       })
       .optional(),

@@ -1,0 +1,127 @@
+// The work of volume-extension, on anything shaped like a pod (a pod, or a Knative revision
+// template checked up front): read the annotations, hold them against the volume policy, add
+// the volumes and mounts. One implementation for the mutation and the validation.
+import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { z } from 'zod';
+import { type PodShaped, readJsonAnnotation } from '../../shared/k8s/annotations.ts';
+import { isContainedIn } from '../../shared/k8s/subset.ts';
+import {
+  defaultVolumePolicy,
+  loadVolumePolicy,
+  mountProblem,
+  ruleFor,
+  type VolumePolicy,
+  volumeProblem,
+} from '../../shared/k8s/volume-policy.ts';
+import { volumeMountSchema, volumeSchema } from '../../shared/k8s/volumes.ts';
+import { Denial, deny } from '../../shared/mutation.ts';
+
+/** The variables volume-extension reads (the Knative Service validation reads them too). */
+export const volumeVariables = {
+  annotationPrefix: z
+    .string()
+    .min(1)
+    .default('knative.netease.dev')
+    .describe('prefix of the <prefix>/volumes and <prefix>/volumeMounts annotations'),
+  targetContainer: z
+    .string()
+    .min(1)
+    .default('user-container')
+    .describe('name of the container that receives the mounts'),
+  volumePolicyFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'volume policy file, JSON or YAML (a mounted ConfigMap): volume types and hostPath prefixes allowed per namespace; without it every type but hostPath and gitRepo',
+    ),
+};
+
+export interface VolumeSettings {
+  readonly annotationPrefix: string;
+  readonly targetContainer: string;
+  readonly policy: VolumePolicy;
+}
+
+/** Reads the policy file named by VOLUME_POLICY_FILE once, as part of loading the configuration. */
+export function withVolumePolicy<C extends { volumePolicyFile?: string | undefined }>(
+  config: C,
+  ctx: z.RefinementCtx,
+): C & { policy: VolumePolicy } {
+  const file = config.volumePolicyFile;
+  if (!file) return { ...config, policy: defaultVolumePolicy };
+  try {
+    return { ...config, policy: loadVolumePolicy(file) };
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', path: ['volumePolicyFile'], message: (error as Error).message });
+    return { ...config, policy: defaultVolumePolicy };
+  }
+}
+
+/** Adds the annotated volumes and mounts to `pod` (changed in place), or refuses. */
+export function extendVolumes<P extends PodShaped>(
+  pod: P,
+  settings: VolumeSettings,
+  namespace: string | undefined,
+): P | Denial {
+  const volumesKey = `${settings.annotationPrefix}/volumes`;
+  const mountsKey = `${settings.annotationPrefix}/volumeMounts`;
+  const volumes = readJsonAnnotation(pod, volumesKey, z.array(volumeSchema));
+  if (volumes instanceof Denial) return volumes;
+  const mounts = readJsonAnnotation(pod, mountsKey, z.array(volumeMountSchema));
+  if (mounts instanceof Denial) return mounts;
+  if (!volumes && !mounts) return pod;
+
+  const rule = ruleFor(settings.policy, namespace);
+  for (const [i, volume] of (volumes ?? []).entries()) {
+    const problem = volumeProblem(rule, volume);
+    if (problem) return deny(`annotation ${volumesKey}: item ${i} (volume "${volume.name}"): ${problem}`);
+  }
+  if (!pod.spec) return deny('the pod has no spec', 400);
+
+  pod.spec.volumes ??= [];
+  const podVolumes = pod.spec.volumes;
+  for (const [i, volume] of (volumes ?? []).entries()) {
+    const present = podVolumes.find((v) => v.name === volume.name);
+    if (!present) podVolumes.push(volume as V1Volume);
+    else if (!isContainedIn(volume, present)) {
+      return deny(
+        `annotation ${volumesKey}: item ${i}: name: the pod already has a different volume named "${volume.name}"`,
+        409,
+      );
+    }
+  }
+  if (!mounts) return pod;
+
+  const target = settings.targetContainer;
+  const container = pod.spec.containers.find((c) => c.name === target);
+  if (!container) {
+    const names = pod.spec.containers.map((c) => c.name).join(', ');
+    return deny(
+      `annotation ${mountsKey}: the pod has no container named "${target}" (containers: ${names})`,
+      400,
+    );
+  }
+  container.volumeMounts ??= [];
+  const containerMounts = container.volumeMounts;
+  for (const [i, mount] of mounts.entries()) {
+    const volume = podVolumes.find((v) => v.name === mount.name);
+    if (!volume) {
+      return deny(
+        `annotation ${mountsKey}: item ${i}: name: no volume named "${mount.name}" in the pod or in ${volumesKey}`,
+        400,
+      );
+    }
+    const problem = mountProblem(rule, mount, volume);
+    if (problem) return deny(`annotation ${mountsKey}: item ${i} (volume "${mount.name}"): ${problem}`);
+    const present = containerMounts.find((m) => m.mountPath === mount.mountPath);
+    if (!present) containerMounts.push(mount as V1VolumeMount);
+    else if (!isContainedIn(mount, present)) {
+      return deny(
+        `annotation ${mountsKey}: item ${i}: mountPath: "${mount.mountPath}" is already mounted in container "${target}" (volume "${present.name}")`,
+        409,
+      );
+    }
+  }
+  return pod;
+}

@@ -1,0 +1,218 @@
+// Which volumes volume-extension may inject, per namespace: a policy file read once at start
+// (VOLUME_POLICY_FILE, JSON or YAML). Without a file the default rule applies everywhere:
+// every volume type except hostPath and gitRepo. hostPath is allowed only under the path
+// prefixes a rule lists, matched segment by segment on the normalised path.
+//
+//   default:                       # namespaces no rule below names
+//     hostPath:
+//       - pathPrefix: /usr/local/nagent4docker
+//         types: ['', Directory]   # hostPath.type values allowed (default: all but devices, sockets)
+//         readOnly: true           # every mount of it must be read-only (default true)
+//   rules:                         # first rule naming the namespace wins
+//     - namespaces: [nfaas-demo, team-*]
+//       volumeTypes: [configMap, secret, emptyDir]   # default: every type but hostPath, gitRepo
+//       hostPath: []
+import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { describeIssues } from '../review.ts';
+import {
+  HOST_PATH_TYPES,
+  type HostPathType,
+  hasBackstep,
+  VOLUME_SOURCES,
+  type VolumeSource,
+} from './volumes.ts';
+
+/** Not in the default: hostPath reaches the node; gitRepo runs git on the node (CVE-2024-10220). */
+export const DEFAULT_VOLUME_TYPES = VOLUME_SOURCES.filter(
+  (t): t is Exclude<VolumeSource, 'hostPath' | 'gitRepo'> => t !== 'hostPath' && t !== 'gitRepo',
+);
+/** Sockets and devices (a container runtime socket, a disk) must be listed explicitly. */
+export const DEFAULT_HOST_PATH_TYPES: readonly HostPathType[] = [
+  '',
+  'DirectoryOrCreate',
+  'Directory',
+  'FileOrCreate',
+  'File',
+];
+
+/** `/a//b/./c/` -> `/a/b/c`: the form prefixes are compared in. */
+export function normalisePath(path: string): string {
+  const normal = posix.normalize(path);
+  return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal;
+}
+
+/** True when `path` is `prefix` or below it, segment by segment: /a/b is not under /a/bc. */
+export function isUnder(path: string, prefix: string): boolean {
+  if (prefix === '/') return path.startsWith('/');
+  return path === prefix || path.startsWith(`${prefix}/`);
+}
+
+const hostPathRuleSchema = z.strictObject({
+  pathPrefix: z
+    .string()
+    .refine((p) => p.startsWith('/'), { message: 'must be an absolute path (start with "/")' })
+    .refine((p) => !hasBackstep(p), { message: 'must not contain ".."' })
+    .transform(normalisePath),
+  types: z
+    .array(z.enum(HOST_PATH_TYPES))
+    .min(1, 'must list at least one type ("" is the unchecked default type)')
+    .default([...DEFAULT_HOST_PATH_TYPES]),
+  readOnly: z.boolean().default(true),
+});
+
+const volumeType = z.enum(VOLUME_SOURCES).refine((t) => t !== 'hostPath', {
+  message: 'hostPath is allowed by path: list its prefixes under hostPath',
+});
+
+const ruleShape = {
+  volumeTypes: z.array(volumeType).default([...DEFAULT_VOLUME_TYPES]),
+  hostPath: z.array(hostPathRuleSchema).default([]),
+};
+
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const NAMESPACE_PREFIX = /^[a-z0-9-]*\*$/;
+const namespacePattern = z.string().refine((n) => NAMESPACE.test(n) || NAMESPACE_PREFIX.test(n), {
+  message: 'must be a namespace name or a name prefix ending in "*" (team-*)',
+});
+
+export const volumePolicySchema = z
+  .strictObject({
+    default: z.strictObject(ruleShape).default({
+      volumeTypes: [...DEFAULT_VOLUME_TYPES],
+      hostPath: [],
+    }),
+    rules: z
+      .array(z.strictObject({ namespaces: z.array(namespacePattern).min(1), ...ruleShape }))
+      .default([]),
+  })
+  .superRefine((policy, ctx) => {
+    const seen = new Map<string, number>();
+    for (const [i, rule] of policy.rules.entries()) {
+      for (const [j, pattern] of rule.namespaces.entries()) {
+        const first = seen.get(pattern);
+        if (first !== undefined && first !== i) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rules', i, 'namespaces', j],
+            message: `"${pattern}" is already named by rules[${first}] (the first rule naming a namespace wins)`,
+          });
+        }
+        seen.set(pattern, first ?? i);
+      }
+    }
+  });
+
+export type VolumePolicy = z.output<typeof volumePolicySchema>;
+export type HostPathRule = VolumePolicy['default']['hostPath'][number];
+
+/** The rule that governs one namespace, with how a denial names it. */
+export interface AppliedRule {
+  readonly volumeTypes: readonly VolumeSource[];
+  readonly hostPath: readonly HostPathRule[];
+  readonly name: string;
+}
+
+export const defaultVolumePolicy: VolumePolicy = volumePolicySchema.parse({});
+
+/** Reads and checks a policy file; throws an Error naming the file, the field and the problem. */
+export function loadVolumePolicy(file: string): VolumePolicy {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`${file}: cannot read: ${(error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (error) {
+    throw new Error(`${file}: not valid YAML or JSON: ${(error as Error).message}`);
+  }
+  // An empty file is the default policy, spelled out as nothing.
+  const result = volumePolicySchema.safeParse(value ?? {});
+  if (!result.success) throw new Error(`${file}: ${describeIssues(result.error.issues)}`);
+  return result.data;
+}
+
+function matches(pattern: string, namespace: string): boolean {
+  return pattern.endsWith('*') ? namespace.startsWith(pattern.slice(0, -1)) : pattern === namespace;
+}
+
+export function ruleFor(policy: VolumePolicy, namespace: string | undefined): AppliedRule {
+  if (namespace) {
+    for (const [i, rule] of policy.rules.entries()) {
+      const pattern = rule.namespaces.find((p) => matches(p, namespace));
+      if (pattern !== undefined) {
+        return { ...rule, name: `rule rules[${i}] (namespace "${pattern}")` };
+      }
+    }
+  }
+  return { ...policy.default, name: 'default rule' };
+}
+
+/** The hostPath rule for `path`: the longest prefix that contains it. */
+export function hostPathRuleFor(rule: AppliedRule, path: string): HostPathRule | undefined {
+  const normal = normalisePath(path);
+  let best: HostPathRule | undefined;
+  for (const entry of rule.hostPath) {
+    if (isUnder(normal, entry.pathPrefix) && (!best || entry.pathPrefix.length > best.pathPrefix.length)) {
+      best = entry;
+    }
+  }
+  return best;
+}
+
+interface PolicyVolume {
+  readonly name: string;
+  readonly hostPath?: { readonly path?: unknown; readonly type?: unknown } | null;
+}
+
+/** The source a volume uses (its one field besides name, once it passed the schema). */
+function sourceOf(volume: PolicyVolume): string | undefined {
+  return Object.keys(volume).find((k) => k !== 'name');
+}
+
+/** Why `rule` does not allow `volume`, as `field: problem`, or undefined when it does. */
+export function volumeProblem(rule: AppliedRule, volume: PolicyVolume): string | undefined {
+  const source = sourceOf(volume);
+  if (source === undefined) return undefined;
+  if (source !== 'hostPath') {
+    if ((rule.volumeTypes as readonly string[]).includes(source)) return undefined;
+    return `${source}: volume type "${source}" is not allowed by the volume policy's ${rule.name} (allowed: ${rule.volumeTypes.join(', ') || 'none'})`;
+  }
+  const path = String(volume.hostPath?.path);
+  const entry = hostPathRuleFor(rule, path);
+  if (!entry) {
+    const prefixes = rule.hostPath.map((h) => h.pathPrefix).join(', ');
+    return `hostPath.path: "${path}" is not under a hostPath prefix the volume policy's ${rule.name} allows (${prefixes ? `allowed: ${prefixes}` : 'it allows no hostPath'})`;
+  }
+  const type = (volume.hostPath?.type ?? '') as HostPathType;
+  if (!entry.types.includes(type)) {
+    const listed = entry.types.map((t) => `"${t}"`).join(', ');
+    return `hostPath.type: "${type}" is not allowed under "${entry.pathPrefix}" by the volume policy's ${rule.name} (allowed: ${listed})`;
+  }
+  return undefined;
+}
+
+/**
+ * Why `rule` does not allow mounting `volume` (from the annotation or already in the pod) as
+ * `mount`, or undefined when it does: a hostPath must be allowed and, if the rule says so,
+ * mounted read-only.
+ */
+export function mountProblem(
+  rule: AppliedRule,
+  mount: { readonly readOnly?: boolean | undefined },
+  volume: PolicyVolume | undefined,
+): string | undefined {
+  if (!volume?.hostPath) return undefined;
+  const path = String(volume.hostPath.path);
+  const entry = hostPathRuleFor(rule, path);
+  if (!entry) {
+    return `name: volume "${volume.name}" is hostPath "${path}", which the volume policy's ${rule.name} does not allow`;
+  }
+  if (!entry.readOnly || mount.readOnly === true) return undefined;
+  return `readOnly: hostPath "${path}" (volume "${volume.name}") must be mounted read-only under "${entry.pathPrefix}" by the volume policy's ${rule.name} (set "readOnly": true)`;
+}
