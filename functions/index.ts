@@ -2,6 +2,7 @@
 import type { AnyMutation } from '../shared/mutation.ts';
 import configVolume from './config-volume/index.ts';
 import imageMirror from './image-mirror/index.ts';
+import knativeServiceValidation from './knative-service-validation/index.ts';
 import labelStamping from './label-stamping/index.ts';
 import nodeOversale from './node-oversale/index.ts';
 import nodeSelector from './node-selector/index.ts';
@@ -17,6 +18,7 @@ export const functions: ReadonlyMap<string, AnyMutation> = new Map(
     imageMirror,
     nodeOversale,
     configVolume,
+    knativeServiceValidation,
   ].map((m) => [m.name, m]),
 );
 

@@ -11,6 +11,8 @@ export interface AppliesTo {
    */
   readonly resources: readonly string[];
   readonly operations: readonly Operation[];
+  /** API groups (`''` is the core group); omitted: any group. */
+  readonly groups?: readonly string[];
 }
 
 /** A Kubernetes label selector (metav1.LabelSelector), as written in a webhook configuration. */
@@ -85,6 +87,12 @@ export type ConfigSchema = z.ZodType<unknown, Record<string, string | undefined>
 
 export interface Mutation<Schema extends ConfigSchema = ConfigSchema, Target = unknown> {
   readonly name: string;
+  /**
+   * `validating`: registered in a ValidatingWebhookConfiguration; `mutate` works on a
+   * throwaway copy and only its denial counts, the reply never carries a patch.
+   * Omitted: mutating.
+   */
+  readonly kind?: 'mutating' | 'validating';
   readonly description: string;
   readonly appliesTo: AppliesTo;
   /**

@@ -17,6 +17,7 @@ export interface LoadedMutation {
 
 export function appliesTo(rule: AppliesTo, request: AdmissionRequest): boolean {
   if (!rule.operations.includes(request.operation)) return false;
+  if (rule.groups && !rule.groups.includes(request.resource.group)) return false;
   const resource = request.subResource
     ? `${request.resource.resource}/${request.subResource}`
     : request.resource.resource;
@@ -144,6 +145,8 @@ export function runMutation(
     return { kind: 'failed', error, warnings };
   }
   if (denial) return { kind: 'denied', denial, warnings };
+  // A validating function only judges: whatever it did to its copy is dropped, never patched.
+  if (mutation.kind === 'validating') return { kind: 'changed', object, warnings };
   return { kind: 'changed', object: changed, warnings };
 }
 

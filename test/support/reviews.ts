@@ -61,7 +61,8 @@ export async function judged(
   env: Record<string, string> = {},
 ): Promise<Judged> {
   const reply = answer(name, reviewed, env);
-  const verdict = await apiserverVerdict(reviewed, reply);
+  // A validating function is judged as the apiserver judges validating webhooks (no patch).
+  const verdict = await apiserverVerdict(reviewed, reply, functionNamed(name).kind === 'validating');
   if (!verdict.accepted) assert.fail(`the apiserver refuses ${name}'s reply: ${verdict.error}`);
   const patch = decodePatch(reply.response);
   return verdict.allowed
