@@ -1,6 +1,7 @@
 // The AdmissionReview envelope (admission.k8s.io/v1 and v1beta1), checked with zod.
-// Only the envelope is checked: `object` and `oldObject` pass through untouched,
-// so no field of the admitted object is ever stripped, and large objects cost nothing here.
+// Only the envelope and the parts of `object`/`oldObject` every object has are checked; the
+// rest passes through untouched, so no field of the admitted object is ever stripped, and
+// large objects cost nothing here.
 import { z } from 'zod';
 import { HttpError } from './errors.ts';
 
@@ -17,7 +18,15 @@ const userInfo = z.object({
   extra: z.record(z.string(), z.array(z.string()).nullable()).nullish(),
 });
 
-const kubernetesObject = z.record(z.string(), z.unknown());
+// What the apiserver guarantees of any object it sends (it has decoded it already): string
+// apiVersion and kind, an object for metadata, string maps for labels and annotations.
+// Checked so that no function meets `metadata: "x"`; everything else passes through as it is.
+const stringMap = z.record(z.string(), z.string()).nullish();
+const kubernetesObject = z.looseObject({
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata: z.looseObject({ labels: stringMap, annotations: stringMap }).nullish(),
+});
 
 export const admissionRequestSchema = z.looseObject({
   uid: z.string().min(1, 'must be a non-empty string'),

@@ -4,7 +4,8 @@
 // still checked when they are created; this only brings the error forward.
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { annotation, type PodShaped } from '../../shared/k8s/annotations.ts';
+import { annotation } from '../../shared/k8s/annotations.ts';
+import type { PodShaped } from '../../shared/k8s/pod.ts';
 import { Denial, defineMutation, deny } from '../../shared/mutation.ts';
 import { nodeSelectorVariables, selectNodes } from '../node-selector/select.ts';
 import { extendVolumes, volumeVariables, withVolumePolicy } from '../volume-extension/extend.ts';

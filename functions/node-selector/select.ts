@@ -1,8 +1,9 @@
 // The work of node-selector, on anything shaped like a pod (a pod, or a Knative revision
 // template checked up front): one implementation for the mutation and the validation.
 import { z } from 'zod';
-import { type PodShaped, readJsonAnnotation } from '../../shared/k8s/annotations.ts';
+import { readJsonAnnotation } from '../../shared/k8s/annotations.ts';
 import { labelKeyProblem, labelValueProblem } from '../../shared/k8s/names.ts';
+import { type PodShaped, podSpecProblem } from '../../shared/k8s/pod.ts';
 import { Denial, deny } from '../../shared/mutation.ts';
 
 /** The variables node-selector reads (the Knative Service validation reads them too). */
@@ -52,6 +53,8 @@ export function selectNodes<P extends PodShaped>(
   if (wanted instanceof Denial || wanted === undefined) return wanted ?? pod;
   if (Object.keys(wanted).length === 0) return pod;
   if (!pod.spec) return deny('the pod has no spec', 400);
+  const specProblem = podSpecProblem(pod);
+  if (specProblem) return deny(`the pod cannot take the annotations: ${specProblem}`, 400);
   pod.spec.nodeSelector ??= {};
   const selector = pod.spec.nodeSelector;
   for (const [label, value] of Object.entries(wanted)) {

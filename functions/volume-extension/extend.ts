@@ -3,7 +3,8 @@
 // the volumes and mounts. One implementation for the mutation and the validation.
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { type PodShaped, readJsonAnnotation } from '../../shared/k8s/annotations.ts';
+import { readJsonAnnotation } from '../../shared/k8s/annotations.ts';
+import { type PodShaped, podSpecProblem } from '../../shared/k8s/pod.ts';
 import { isContainedIn } from '../../shared/k8s/subset.ts';
 import {
   defaultVolumePolicy,
@@ -78,13 +79,20 @@ export function extendVolumes<P extends PodShaped>(
     if (problem) return deny(`annotation ${volumesKey}: item ${i} (volume "${volume.name}"): ${problem}`);
   }
   if (!pod.spec) return deny('the pod has no spec', 400);
+  const specProblem = podSpecProblem(pod);
+  if (specProblem) return deny(`the pod cannot take the annotations: ${specProblem}`, 400);
 
   pod.spec.volumes ??= [];
   const podVolumes = pod.spec.volumes;
+  // Looked up by name and path through maps: an annotation may hold thousands of items, and
+  // a linear search per item over a copy-on-write draft would make a review take seconds.
+  const volumeNamed = firstBy(podVolumes, (v) => v.name);
   for (const [i, volume] of (volumes ?? []).entries()) {
-    const present = podVolumes.find((v) => v.name === volume.name);
-    if (!present) podVolumes.push(volume as V1Volume);
-    else if (!isContainedIn(volume, present)) {
+    const present = volumeNamed.get(volume.name);
+    if (!present) {
+      podVolumes.push(volume as V1Volume);
+      volumeNamed.set(volume.name, volume as V1Volume);
+    } else if (!isContainedIn(volume, present)) {
       return deny(
         `annotation ${volumesKey}: item ${i}: name: the pod already has a different volume named "${volume.name}"`,
         409,
@@ -104,8 +112,9 @@ export function extendVolumes<P extends PodShaped>(
   }
   container.volumeMounts ??= [];
   const containerMounts = container.volumeMounts;
+  const mountAt = firstBy(containerMounts, (m) => m.mountPath);
   for (const [i, mount] of mounts.entries()) {
-    const volume = podVolumes.find((v) => v.name === mount.name);
+    const volume = volumeNamed.get(mount.name);
     if (!volume) {
       return deny(
         `annotation ${mountsKey}: item ${i}: name: no volume named "${mount.name}" in the pod or in ${volumesKey}`,
@@ -114,9 +123,11 @@ export function extendVolumes<P extends PodShaped>(
     }
     const problem = mountProblem(rule, mount, volume);
     if (problem) return deny(`annotation ${mountsKey}: item ${i} (volume "${mount.name}"): ${problem}`);
-    const present = containerMounts.find((m) => m.mountPath === mount.mountPath);
-    if (!present) containerMounts.push(mount as V1VolumeMount);
-    else if (!isContainedIn(mount, present)) {
+    const present = mountAt.get(mount.mountPath);
+    if (!present) {
+      containerMounts.push(mount as V1VolumeMount);
+      mountAt.set(mount.mountPath, mount as V1VolumeMount);
+    } else if (!isContainedIn(mount, present)) {
       return deny(
         `annotation ${mountsKey}: item ${i}: mountPath: "${mount.mountPath}" is already mounted in container "${target}" (volume "${present.name}")`,
         409,
@@ -124,4 +135,11 @@ export function extendVolumes<P extends PodShaped>(
     }
   }
   return pod;
+}
+
+/** The first item for each key, as `find` would return it. */
+function firstBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T> {
+  const map = new Map<string, T>();
+  for (const item of items) if (!map.has(key(item))) map.set(key(item), item);
+  return map;
 }

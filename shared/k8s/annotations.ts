@@ -1,18 +1,11 @@
 // Reads JSON held in annotations. Every problem becomes a denial that names the annotation,
 // the item and the field, because the person who reads it only sees a FailedCreate event.
-import type { V1ObjectMeta, V1PodSpec } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import { type Denial, deny } from '../mutation.ts';
 import { formatPath } from '../review.ts';
 
 interface WithMetadata {
   metadata?: { annotations?: Record<string, string> | null } | null;
-}
-
-/** A pod, or a pod template (a Knative revision template): what annotation-driven functions work on. */
-export interface PodShaped {
-  metadata?: V1ObjectMeta;
-  spec?: V1PodSpec;
 }
 
 export function annotation(object: WithMetadata, key: string): string | undefined {
@@ -38,14 +31,19 @@ export function readJsonAnnotation<S extends z.ZodType>(
   key: string,
   schema: S,
 ): z.output<S> | Denial | undefined {
-  const text = annotation(object, key);
+  const text: unknown = annotation(object, key);
   if (text === undefined) return undefined;
+  // A pod's annotations are strings; a template inside another object (a Knative Service's)
+  // may not have been checked by anyone yet.
+  if (typeof text !== 'string') return deny(`annotation ${key}: must be a string of JSON`, 400);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
     return deny(`annotation ${key}: not valid JSON: ${(error as Error).message}`, 400);
   }
+  const shapeProblem = jsonShapeProblem(value);
+  if (shapeProblem) return deny(`annotation ${key}: ${shapeProblem}`, 400);
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
@@ -53,4 +51,43 @@ export function readJsonAnnotation<S extends z.ZodType>(
     return where ? `${where}: ${issue.message}` : issue.message;
   });
   return deny(`annotation ${key}: ${problems.join('; ')}`, 400);
+}
+
+/** Deeper than anything a volume or selector needs; bounds the recursion of later steps. */
+export const MAX_ANNOTATION_DEPTH = 32;
+
+/**
+ * What the schemas cannot be trusted with, found without recursion: nesting deeper than
+ * MAX_ANNOTATION_DEPTH (copying and diffing recurse, and overflow the stack at a few thousand
+ * levels), and `__proto__` keys (zod leaves them out without a word; refuse rather than act on
+ * part of what was written).
+ */
+function jsonShapeProblem(value: unknown): string | undefined {
+  interface Step {
+    node: unknown;
+    depth: number;
+    key?: PropertyKey;
+    parent?: Step;
+  }
+  const stack: Step[] = [{ node: value, depth: 0 }];
+  for (let step = stack.pop(); step; step = stack.pop()) {
+    const { node, depth } = step;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= MAX_ANNOTATION_DEPTH) return `nested deeper than ${MAX_ANNOTATION_DEPTH} levels`;
+    if (!Array.isArray(node) && Object.hasOwn(node, '__proto__')) {
+      const path: PropertyKey[] = [];
+      for (let at: Step | undefined = step; at?.key !== undefined; at = at.parent) path.unshift(at.key);
+      const where = describeLocation(path);
+      return `${where ? `${where}: ` : ''}"__proto__" is not allowed as a key`;
+    }
+    for (const [key, child] of Object.entries(node)) {
+      stack.push({
+        node: child,
+        depth: depth + 1,
+        key: Array.isArray(node) ? Number(key) : key,
+        parent: step,
+      });
+    }
+  }
+  return undefined;
 }
