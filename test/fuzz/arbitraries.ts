@@ -1,0 +1,407 @@
+// Generated and mutated AdmissionReviews for the fuzz run: shaped like what the apiserver
+// sends (pods, Knative Services, other objects), then broken in the ways people and tools
+// break them: annotations with wrong JSON, wrong types, huge arrays, deep nesting, unicode,
+// `~` and `/` in names and keys, prototype-pollution keys; envelopes with fields missing or
+// of the wrong type; bodies that are not JSON at all.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { VOLUME_SOURCES } from '../../shared/k8s/volumes.ts';
+import { projectRoot, sharedDir } from '../support/apiserver.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: generated JSON is edited freely
+type Json = any;
+
+const PREFIX = 'knative.netease.dev';
+export const ANNOTATION_KEYS = [`${PREFIX}/volumes`, `${PREFIX}/volumeMounts`, `${PREFIX}/nodeSelector`];
+
+const readJson = (path: string): Json => JSON.parse(readFileSync(path, 'utf8'));
+const fixtures = [
+  'knative-pod-netease-annotations.v1.json',
+  'knative-pod-netease-annotations.v1beta1.json',
+  'knative-pod-netease-annotations.dryrun.v1.json',
+  'plain-pod-no-labels.v1.json',
+].map((name) => readJson(join(sharedDir, 'fixtures', name)));
+const services = [
+  'create-good.v1.json',
+  'create-hostpath-outside-policy.v1.json',
+  'create-broken-annotations.v1.json',
+  'update-nodeselector-conflict.v1.json',
+].map((name) => readJson(join(projectRoot, 'samples', 'knative-service', name)));
+const baseReviews: readonly Json[] = [...fixtures, ...services];
+
+/** Keys that break naive code: prototype pollution, JSON-pointer escapes, paths, empties. */
+const NASTY_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'hasOwnProperty',
+  'toString',
+  '~',
+  '~0',
+  '~1',
+  '/',
+  'a/b',
+  'a~b',
+  'a~1b',
+  '~/~/',
+  '',
+  ' ',
+  '.',
+  '..',
+  '-',
+  '0',
+  'length',
+  'kubernetes.io/arch',
+  'example.com/x~y',
+  'é',
+  '💥',
+  '\u0000',
+  '\ud800',
+  'x'.repeat(300),
+];
+
+const nastyString = fc.oneof(
+  fc.constantFrom(...NASTY_KEYS),
+  fc.string({ maxLength: 12 }),
+  fc.string({ unit: 'grapheme', maxLength: 8 }),
+  fc.string({ unit: 'binary', maxLength: 8 }),
+  fc.stringMatching(/^[a-z0-9.~-]{0,12}\/[a-zA-Z0-9_.~/-]{0,12}$/),
+);
+
+const labelish = fc.stringMatching(/^[a-z0-9]([a-z0-9.-]{0,20}[a-z0-9])?$/);
+const name = fc.oneof({ weight: 4, arbitrary: labelish }, { weight: 1, arbitrary: nastyString });
+
+const smallJson = fc.jsonValue({ maxDepth: 3 });
+
+const hostPathPath = fc.oneof(
+  fc.constantFrom(
+    '/usr/local/nagent4docker',
+    '/usr/local/nagent4docker/',
+    '//usr/local/nagent4docker',
+    '/usr/local/nagent4docker/scripts',
+    '/usr/local/nagent4docker-evil',
+    '/usr/local/nagent4docker/../../etc',
+    '/usr/local/nagent4docker/./x',
+    '/usr/local/nagent',
+    '/',
+    '/etc',
+    '/var/run/docker.sock',
+    'usr/local',
+    '',
+    '..',
+  ),
+  fc.string({ maxLength: 20 }).map((s) => `/usr/local/nagent4docker/${s}`),
+  fc.string({ maxLength: 20 }),
+);
+
+const hostPathType = fc.constantFrom(
+  undefined,
+  '',
+  'Directory',
+  'DirectoryOrCreate',
+  'File',
+  'Socket',
+  'BlockDevice',
+  'directory',
+  7,
+);
+
+// Names from a small pool, so mounts find their volumes and volumes meet the pod's own.
+const volumeName = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('script-vol', 'data', 'cache', 'cfg', 'kube-api-access-7x2kq') },
+  { weight: 2, arbitrary: labelish },
+  { weight: 1, arbitrary: nastyString },
+);
+
+/** Volumes every check lets through (under the sample policy), so patches get made and judged. */
+const goodVolume: fc.Arbitrary<Json> = fc.oneof(
+  fc.record({
+    name: volumeName,
+    hostPath: fc.record(
+      {
+        path: fc.constantFrom('/usr/local/nagent4docker', '/usr/local/nagent4docker/scripts'),
+        type: fc.constantFrom('', 'Directory'),
+      },
+      { requiredKeys: ['path'] },
+    ),
+  }),
+  fc.record({ name: volumeName, emptyDir: fc.constantFrom({}, { medium: 'Memory', sizeLimit: '64Mi' }) }),
+  fc.record({ name: volumeName, configMap: fc.record({ name: labelish }) }),
+  fc.record({
+    name: volumeName,
+    secret: fc.record({ secretName: labelish, defaultMode: fc.constant(0o400) }),
+  }),
+);
+
+const goodMount: fc.Arbitrary<Json> = fc.record(
+  {
+    name: volumeName,
+    mountPath: fc.constantFrom('/usr/local/nagent', '/data', '/cache', '/etc/app', '/token'),
+    readOnly: fc.constantFrom(true, true, false),
+    subPath: fc.constantFrom('x', 'a/b'),
+  },
+  { requiredKeys: ['name', 'mountPath'] },
+);
+
+/** One volume: mostly plausible, sometimes wrong in one field, sometimes junk. */
+const volume: fc.Arbitrary<Json> = fc.oneof(
+  { weight: 8, arbitrary: goodVolume },
+  {
+    weight: 3,
+    arbitrary: fc.record({ name, hostPath: fc.record({ path: hostPathPath, type: hostPathType }) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ name, emptyDir: fc.constantFrom({}, { medium: 'Memory' }, null, 'x') }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      name,
+      configMap: fc.record({ name: name, defaultMode: fc.oneof(fc.integer(), fc.constant(420)) }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(name, fc.constantFrom(...VOLUME_SOURCES), smallJson)
+      .map(([n, source, value]) => ({ name: n, [source]: value })),
+  },
+  { weight: 1, arbitrary: fc.dictionary(nastyString, smallJson, { maxKeys: 4 }) },
+  { weight: 1, arbitrary: smallJson },
+);
+
+const mount: fc.Arbitrary<Json> = fc.oneof(
+  { weight: 8, arbitrary: goodMount },
+  {
+    weight: 4,
+    arbitrary: fc.record(
+      {
+        name,
+        mountPath: fc.oneof(
+          fc.constantFrom('/usr/local/nagent', '/data', 'data', '/'),
+          fc.string({ maxLength: 10 }),
+        ),
+        readOnly: fc.constantFrom(true, false, 'true', undefined),
+        subPath: fc.constantFrom('x', '../etc', '/abs', 'a/../..'),
+        mountPropagation: fc.constantFrom('None', 'Bidirectional', 'Sideways'),
+      },
+      { requiredKeys: ['name', 'mountPath'] },
+    ),
+  },
+  { weight: 1, arbitrary: fc.dictionary(nastyString, smallJson, { maxKeys: 4 }) },
+  { weight: 1, arbitrary: smallJson },
+);
+
+const goodNodeSelector = fc.dictionary(
+  fc.constantFrom('disktype', 'kubernetes.io/arch', 'topology.kubernetes.io/zone', 'gpu'),
+  fc.constantFrom('ssd', 'amd64', 'arm64', 'zone-a', 'true'),
+);
+
+const nodeSelector: fc.Arbitrary<Json> = fc.oneof(
+  { weight: 3, arbitrary: fc.dictionary(fc.oneof(labelish, nastyString), fc.oneof(labelish, nastyString)) },
+  { weight: 1, arbitrary: fc.dictionary(nastyString, smallJson, { maxKeys: 4 }) },
+  { weight: 1, arbitrary: smallJson },
+);
+
+/** Nesting `depth` levels deep: bare, or inside a volume source or field the schemas let through. */
+const deeplyNested = fc
+  .tuple(
+    fc.integer({ min: 100, max: 20_000 }),
+    fc.constantFrom(
+      { open: '[', close: ']', head: '', tail: '' },
+      { open: '{"a":', close: '}', head: '', tail: '' },
+      { open: '{"a":', close: '}', head: '[{"name":"deep","csi":', tail: '}]' },
+      { open: '[', close: ']', head: '[{"name":"deep","csi":{"volumeAttributes":', tail: '}}]' },
+      { open: '{"a":', close: '}', head: '{"disktype":', tail: '}' },
+    ),
+  )
+  .map(
+    ([depth, { open, close, head, tail }]) => `${head}${open.repeat(depth)}1${close.repeat(depth)}${tail}`,
+  );
+
+const hugeArray = fc
+  .tuple(fc.integer({ min: 500, max: 3_000 }), fc.boolean())
+  .map(([n, distinct]) =>
+    JSON.stringify(
+      Array.from({ length: n }, (_, i) => ({ name: distinct ? `v${i}` : 'same', emptyDir: {} })),
+    ),
+  );
+
+const POLLUTION = [
+  '{"__proto__":{"polluted":"yes"}}',
+  '[{"__proto__":{"polluted":"yes"},"name":"x","emptyDir":{}}]',
+  '[{"name":"x","__proto__":{"hostPath":{"path":"/"}}}]',
+  '[{"name":"x","constructor":{"prototype":{"polluted":"yes"}}}]',
+  '[{"name":"x","emptyDir":{"__proto__":{"polluted":"yes"}}}]',
+  '[{"name":"x","mountPath":"/x","__proto__":{"readOnly":true}}]',
+  '{"constructor":{"prototype":{"polluted":"yes"}}}',
+];
+
+/** Sets an own property, even one named __proto__ (plain assignment would set the prototype). */
+function defineOwn(object: object, key: PropertyKey, value: Json): void {
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** What an annotation value can be: JSON of the right shape, or anything else. */
+function annotationValue(
+  item: fc.Arbitrary<Json>,
+  shape: 'array' | 'object',
+  good: fc.Arbitrary<Json> = item,
+): fc.Arbitrary<string> {
+  const valid = shape === 'array' ? fc.array(item, { maxLength: 4 }) : item;
+  const allGood = shape === 'array' ? fc.array(good, { minLength: 1, maxLength: 3 }) : good;
+  // Big payloads (deep, huge) are rare enough that the run stays quick and still sends
+  // thousands of them in 100,000 bodies.
+  return fc.oneof(
+    { weight: 50, arbitrary: allGood.map((v) => JSON.stringify(v)) },
+    { weight: 50, arbitrary: valid.map((v) => JSON.stringify(v) ?? 'null') },
+    { weight: 8, arbitrary: valid.chain((v) => truncated(JSON.stringify(v) ?? '')) },
+    { weight: 8, arbitrary: smallJson.map((v) => JSON.stringify(v)) },
+    { weight: 8, arbitrary: fc.string({ maxLength: 30 }) },
+    { weight: 8, arbitrary: fc.constantFrom(...POLLUTION) },
+    { weight: 1, arbitrary: deeplyNested },
+    { weight: 1, arbitrary: hugeArray },
+  );
+}
+
+function truncated(text: string): fc.Arbitrary<string> {
+  return fc.nat({ max: Math.max(0, text.length - 1) }).map((n) => text.slice(0, n));
+}
+
+const annotations: fc.Arbitrary<Record<string, Json>> = fc
+  .record(
+    {
+      volumes: annotationValue(volume, 'array', goodVolume),
+      volumeMounts: annotationValue(mount, 'array', goodMount),
+      nodeSelector: annotationValue(nodeSelector, 'object', goodNodeSelector),
+      other: fc.dictionary(
+        nastyString,
+        fc.oneof(
+          fc.string(),
+          smallJson.map((v) => JSON.stringify(v)),
+        ),
+        {
+          maxKeys: 3,
+        },
+      ),
+    },
+    { requiredKeys: ['other'] },
+  )
+  .map(({ volumes, volumeMounts, nodeSelector: selector, other }) => {
+    const out: Record<string, Json> = {};
+    for (const [key, value] of Object.entries(other)) defineOwn(out, key, value);
+    if (volumes !== undefined) out[`${PREFIX}/volumes`] = volumes;
+    if (volumeMounts !== undefined) out[`${PREFIX}/volumeMounts`] = volumeMounts;
+    if (selector !== undefined) out[`${PREFIX}/nodeSelector`] = selector;
+    return out;
+  });
+
+/** A random edit somewhere in a JSON document: walk `steps` down, then act. */
+interface Edit {
+  steps: number[];
+  action: 'delete' | 'replace' | 'wrap' | 'stringify' | 'nullify';
+  value: Json;
+  /** Where the walk starts: anywhere in the review, or inside the object's metadata or spec. */
+  root: 'review' | 'metadata' | 'spec';
+}
+const edit: fc.Arbitrary<Edit> = fc.record({
+  steps: fc.array(fc.nat(), { maxLength: 7 }),
+  action: fc.constantFrom('delete', 'replace', 'wrap', 'stringify', 'nullify'),
+  value: fc.oneof(smallJson, fc.constantFrom(...NASTY_KEYS)),
+  root: fc.oneof(
+    { weight: 1, arbitrary: fc.constant('review' as const) },
+    { weight: 4, arbitrary: fc.constant('metadata' as const) },
+    { weight: 11, arbitrary: fc.constant('spec' as const) },
+  ),
+});
+
+function applyEdit(document: Json, { steps, action, value }: Edit): void {
+  let parent: Json;
+  let key: string | number | undefined;
+  let node = document;
+  for (const step of steps) {
+    if (node === null || typeof node !== 'object') break;
+    const keys: (string | number)[] = Array.isArray(node) ? node.map((_, i) => i) : Object.keys(node);
+    if (keys.length === 0) break;
+    parent = node;
+    key = keys[step % keys.length] as string | number;
+    node = node[key];
+  }
+  if (parent === undefined || key === undefined) return;
+  const set = (v: Json) => defineOwn(parent, key as PropertyKey, v);
+  if (action === 'delete') {
+    if (Array.isArray(parent)) parent.splice(key as number, 1);
+    else delete parent[key];
+  } else if (action === 'replace') set(value);
+  else if (action === 'wrap') set([node]);
+  else if (action === 'stringify') set(JSON.stringify(node) ?? '');
+  else set(null);
+}
+
+const target = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...fixtures) },
+  { weight: 3, arbitrary: fc.constantFrom(...services) },
+  { weight: 1, arbitrary: fc.constantFrom(...baseReviews) },
+);
+
+/** A review built on a real one: new annotations, labels, envelope fields, then random edits. */
+const shapedReview: fc.Arbitrary<Json> = fc
+  .record({
+    base: target,
+    annotations,
+    labels: fc.option(
+      fc.dictionary(fc.oneof(labelish, nastyString), fc.oneof(labelish, nastyString), { maxKeys: 4 }),
+    ),
+    uid: fc.oneof(
+      fc.uuid(),
+      nastyString.filter((s) => s.length > 0),
+    ),
+    namespace: fc.option(
+      fc.oneof(labelish, fc.constantFrom('nfaas-demo', 'sandbox-1', 'team-a'), nastyString),
+    ),
+    operation: fc.constantFrom('CREATE', 'CREATE', 'UPDATE', 'DELETE', 'CONNECT'),
+    edits: fc.array(edit, { maxLength: 3 }),
+  })
+  .map(({ base, annotations: notes, labels, uid, namespace, operation, edits }) => {
+    const reviewed = structuredClone(base);
+    const request = reviewed.request;
+    request.uid = uid;
+    request.operation = operation;
+    if (namespace !== null) request.namespace = namespace;
+    const isService = request.resource?.resource === 'services';
+    const holder = isService ? request.object.spec.template.metadata : request.object.metadata;
+    holder.annotations = notes;
+    if (labels !== null) request.object.metadata.labels = labels;
+    if (operation === 'UPDATE' && !request.oldObject)
+      request.oldObject = structuredClone(base.request.object);
+    // Most edits land in the object's spec and metadata, where the functions read; some
+    // anywhere (the envelope, apiVersion, the whole object).
+    for (const e of edits) {
+      const root = e.root === 'review' ? undefined : request.object?.[e.root];
+      if (e.root === 'review') applyEdit(reviewed, e);
+      else if (root && typeof root === 'object') applyEdit({ root }, { ...e, steps: [0, ...e.steps] });
+    }
+    return reviewed;
+  });
+
+/** Envelopes the webhook must refuse with a 4xx: wrong types, missing fields, junk. */
+const brokenEnvelope: fc.Arbitrary<Json> = fc.oneof(
+  fc.jsonValue({ maxDepth: 4 }),
+  fc.constantFrom(...baseReviews).chain((base) =>
+    fc.array(edit, { minLength: 1, maxLength: 6 }).map((edits) => {
+      const copy = structuredClone(base);
+      for (const e of edits) applyEdit(copy, e);
+      return copy;
+    }),
+  ),
+);
+
+/** Bodies: mostly reviews shaped like the apiserver's, some broken envelopes, some not JSON. */
+export const fuzzBody: fc.Arbitrary<string> = fc.oneof(
+  { weight: 16, arbitrary: shapedReview.map((r) => JSON.stringify(r)) },
+  { weight: 1, arbitrary: brokenEnvelope.map((r) => JSON.stringify(r) ?? '') },
+  { weight: 1, arbitrary: shapedReview.chain((r) => truncated(JSON.stringify(r))) },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
+);
