@@ -109,8 +109,9 @@ const hostPathType = fc.constantFrom(
 
 // Names from a small pool, so mounts find their volumes and volumes meet the pod's own.
 const volumeName = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom('script-vol', 'data', 'cache', 'cfg', 'kube-api-access-7x2kq') },
-  { weight: 2, arbitrary: labelish },
+  { weight: 12, arbitrary: fc.constantFrom('script-vol', 'data', 'cache', 'cfg') },
+  { weight: 1, arbitrary: fc.constant('kube-api-access-7x2kq') },
+  { weight: 4, arbitrary: fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?$/) },
   { weight: 1, arbitrary: nastyString },
 );
 
@@ -270,12 +271,25 @@ function truncated(text: string): fc.Arbitrary<string> {
   return fc.nat({ max: Math.max(0, text.length - 1) }).map((n) => text.slice(0, n));
 }
 
+/** Volumes and the mounts of some of them, consistent with each other, as people write them. */
+const coherentVolumes: fc.Arbitrary<Record<string, string>> = fc
+  .uniqueArray(fc.tuple(volumeName, goodVolume), { minLength: 1, maxLength: 4, selector: ([n]) => n })
+  .chain((named) =>
+    fc.subarray(named.map(([n]) => n)).map((mounted) => ({
+      volumes: JSON.stringify(named.map(([n, volume]) => ({ ...volume, name: n }))),
+      volumeMounts: JSON.stringify(
+        mounted.map((n, i) => ({ name: n, mountPath: `/mnt/${i}`, readOnly: true })),
+      ),
+    })),
+  );
+
 const annotations: fc.Arbitrary<Record<string, Json>> = fc
   .record(
     {
       volumes: annotationValue(volume, 'array', goodVolume),
       volumeMounts: annotationValue(mount, 'array', goodMount),
       nodeSelector: annotationValue(nodeSelector, 'object', goodNodeSelector),
+      coherent: fc.oneof(fc.constant(undefined), coherentVolumes),
       other: fc.dictionary(
         nastyString,
         fc.oneof(
@@ -287,13 +301,18 @@ const annotations: fc.Arbitrary<Record<string, Json>> = fc
         },
       ),
     },
-    { requiredKeys: ['other'] },
+    { requiredKeys: ['other', 'coherent'] },
   )
-  .map(({ volumes, volumeMounts, nodeSelector: selector, other }) => {
+  .map(({ volumes, volumeMounts, nodeSelector: selector, coherent, other }) => {
     const out: Record<string, Json> = {};
     for (const [key, value] of Object.entries(other)) defineOwn(out, key, value);
-    if (volumes !== undefined) out[`${PREFIX}/volumes`] = volumes;
-    if (volumeMounts !== undefined) out[`${PREFIX}/volumeMounts`] = volumeMounts;
+    if (coherent)
+      Object.assign(out, {
+        [`${PREFIX}/volumes`]: coherent.volumes,
+        [`${PREFIX}/volumeMounts`]: coherent.volumeMounts,
+      });
+    if (volumes !== undefined && !coherent) out[`${PREFIX}/volumes`] = volumes;
+    if (volumeMounts !== undefined && !coherent) out[`${PREFIX}/volumeMounts`] = volumeMounts;
     if (selector !== undefined) out[`${PREFIX}/nodeSelector`] = selector;
     return out;
   });
@@ -361,7 +380,16 @@ const shapedReview: fc.Arbitrary<Json> = fc
     namespace: fc.option(
       fc.oneof(labelish, fc.constantFrom('nfaas-demo', 'sandbox-1', 'team-a'), nastyString),
     ),
-    operation: fc.constantFrom('CREATE', 'CREATE', 'UPDATE', 'DELETE', 'CONNECT'),
+    operation: fc.constantFrom(
+      'CREATE',
+      'CREATE',
+      'CREATE',
+      'CREATE',
+      'UPDATE',
+      'UPDATE',
+      'DELETE',
+      'CONNECT',
+    ),
     edits: fc.array(edit, { maxLength: 3 }),
   })
   .map(({ base, annotations: notes, labels, uid, namespace, operation, edits }) => {

@@ -147,7 +147,12 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
     if (response.allowed) counts.allowed++;
     else counts.denied++;
     if (response.patch) counts.patched++;
-    return { target, body, judgement: { request: sent, reply, validating: target.validating } };
+    // Without a patch the apiserver's verdict does not look at the object (it only echoes
+    // it back): leave it out so the judge does not copy hundreds of megabytes for nothing.
+    const request = response.patch
+      ? sent
+      : { ...sent, request: { ...sent.request, object: null, oldObject: null } };
+    return { target, body, judgement: { request, reply, validating: target.validating } };
   };
 
   const server = httpEvery > 0 ? await startFuzzServer(all.flat()) : undefined;
