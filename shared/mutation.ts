@@ -13,6 +13,8 @@ export interface AppliesTo {
   readonly operations: readonly Operation[];
   /** API groups (`''` is the core group); omitted: any group. */
   readonly groups?: readonly string[];
+  /** API versions the object is sent in (the apiserver converts to one of them); omitted: any. */
+  readonly versions?: readonly string[];
 }
 
 /** A Kubernetes label selector (metav1.LabelSelector), as written in a webhook configuration. */

@@ -18,6 +18,7 @@ export interface LoadedMutation {
 export function appliesTo(rule: AppliesTo, request: AdmissionRequest): boolean {
   if (!rule.operations.includes(request.operation)) return false;
   if (rule.groups && !rule.groups.includes(request.resource.group)) return false;
+  if (rule.versions && !rule.versions.includes(request.resource.version)) return false;
   const resource = request.subResource
     ? `${request.resource.resource}/${request.subResource}`
     : request.resource.resource;

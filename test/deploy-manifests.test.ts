@@ -121,7 +121,7 @@ describe('deploy/', () => {
     const objects = objectsOf(committedFiles());
     for (const object of objects) {
       const broken = structuredClone(object);
-      if (broken.kind === 'MutatingWebhookConfiguration') broken.webhooks[0].timeoutSecond = 5;
+      if (broken.kind.endsWith('WebhookConfiguration')) broken.webhooks[0].timeoutSecond = 5;
       else if (broken.apiVersion === 'serving.knative.dev/v1')
         broken.spec.template.spec.containers[0].envs = [];
       else if (broken.kind === 'Namespace') broken.metadata.label = {};
@@ -140,18 +140,28 @@ describe('webhooks from function metadata', () => {
   const files = committedFiles();
   const objects = objectsOf(files);
   const configuration = find(objects, 'MutatingWebhookConfiguration');
+  const validatingConfiguration = find(objects, 'ValidatingWebhookConfiguration');
+  const configurationOf = (mutation: AnyMutation) =>
+    mutation.kind === 'validating' ? validatingConfiguration : configuration;
 
-  // Each function's settings under the variables its func.yaml gives it.
-  const registrations = registry.map((mutation) => ({
-    mutation,
-    webhook: deployedWebhook(mutation, deployedFuncYaml(mutation.name)),
-  }));
+  // Each function's settings under the variables its func.yaml gives it; validating functions
+  // are written after the mutating ones, in their own configuration.
+  const registrations = registry
+    .map((mutation) => ({
+      mutation,
+      webhook: deployedWebhook(mutation, deployedFuncYaml(mutation.name)),
+    }))
+    .sort((a, b) => Number(a.mutation.kind === 'validating') - Number(b.mutation.kind === 'validating'));
 
   it('has one webhook per function (one per match) with its path, rules, selectors and failurePolicy', () => {
-    const expected = registrations.reduce((n, r) => n + (r.webhook.matches?.length || 1), 0);
-    assert.equal(configuration.webhooks.length, expected);
+    for (const config of [configuration, validatingConfiguration]) {
+      const expected = registrations
+        .filter((r) => configurationOf(r.mutation) === config)
+        .reduce((n, r) => n + (r.webhook.matches?.length || 1), 0);
+      assert.equal(config.webhooks.length, expected, config.kind);
+    }
     for (const { mutation, webhook: settings } of registrations) {
-      const entries = configuration.webhooks.filter(
+      const entries = configurationOf(mutation).webhooks.filter(
         (w: Json) => w.clientConfig.service.path === `/${mutation.name}`,
       );
       assert.equal(entries.length, settings.matches?.length || 1, mutation.name);
@@ -163,6 +173,8 @@ describe('webhooks from function metadata', () => {
         const everything = mutation.appliesTo.resources.includes('*');
         assert.deepEqual(webhook.rules[0].resources, everything ? ['*'] : mutation.appliesTo.resources);
         if (everything) assert.deepEqual(webhook.rules[0].apiGroups, ['*']);
+        if (mutation.appliesTo.groups)
+          assert.deepEqual(webhook.rules[0].apiGroups, mutation.appliesTo.groups);
         const exists = settings.objectLabelExists;
         if (exists)
           assert.deepEqual(webhook.objectSelector.matchExpressions[0], { key: exists, operator: 'Exists' });
@@ -177,7 +189,7 @@ describe('webhooks from function metadata', () => {
         if (!exists && !match?.objectSelector) assert.equal(webhook.objectSelector, undefined);
         assert.deepEqual(webhook.matchConditions, match?.matchConditions);
         assert.equal(webhook.sideEffects, 'None');
-        assert.equal(webhook.reinvocationPolicy, 'IfNeeded');
+        assert.equal(webhook.reinvocationPolicy, mutation.kind === 'validating' ? undefined : 'IfNeeded');
         assert.deepEqual(webhook.admissionReviewVersions, ['v1', 'v1beta1']);
         assert.equal(webhook.timeoutSeconds, WEBHOOK_TIMEOUT_SECONDS);
       }
@@ -198,7 +210,7 @@ describe('webhooks from function metadata', () => {
   });
 
   it("never calls a function for objects of its own namespace or the control plane's", () => {
-    for (const webhook of configuration.webhooks) {
+    for (const webhook of [...configuration.webhooks, ...validatingConfiguration.webhooks]) {
       const [expression] = webhook.namespaceSelector.matchExpressions;
       assert.equal(expression.key, 'kubernetes.io/metadata.name');
       assert.equal(expression.operator, 'NotIn');
@@ -337,7 +349,7 @@ describe('npm run manifests', () => {
       const objects = objectsOf(files);
       assertValid(objects);
       for (const object of objects.filter(
-        (o) => o.kind !== 'MutatingWebhookConfiguration' && o.kind !== 'Namespace',
+        (o) => !o.kind.endsWith('WebhookConfiguration') && o.kind !== 'Namespace',
       ))
         assert.equal(object.metadata.namespace, 'webhooks', `${object.kind} ${object.metadata.name}`);
       const configuration = find(objects, 'MutatingWebhookConfiguration');

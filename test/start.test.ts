@@ -51,7 +51,7 @@ describe('npm start', () => {
     assert.equal(unknown.code, 1);
     assert.match(
       unknown.output,
-      /faas-admission: FUNCTION: unknown function "nodeselector" \(functions: volume-extension, node-selector, label-stamping, sidecar-injection, image-mirror, node-oversale, config-volume\)/,
+      /faas-admission: FUNCTION: unknown function "nodeselector" \(functions: volume-extension, node-selector, label-stamping, sidecar-injection, image-mirror, node-oversale, config-volume, knative-service-validation\)/,
     );
     const bad = await runToExit('npm', ['start'], {
       FUNCTION: 'label-stamping',

@@ -22,7 +22,12 @@ export default defineMutation({
   kind: 'validating',
   description:
     'Checks the volume and nodeSelector annotations of a Knative Service revision template against the same schemas and volume policy the pod webhooks use',
-  appliesTo: { resources: ['services'], groups: ['serving.knative.dev'], operations: ['CREATE', 'UPDATE'] },
+  appliesTo: {
+    resources: ['services'],
+    groups: ['serving.knative.dev'],
+    versions: ['v1'],
+    operations: ['CREATE', 'UPDATE'],
+  },
   config: z
     .object({
       ...volumeVariables,

@@ -68,6 +68,24 @@ function kustomization(resources: readonly string[], settings: DeploySettings): 
   };
 }
 
+/** The mutating configuration, and the validating one when a function only validates. */
+function webhookConfigurations(mutations: readonly AnyMutation[], settings: DeploySettings): Manifest[] {
+  const registrations = mutations.map((mutation) => ({
+    mutation,
+    webhook: deployedWebhook(mutation, deployedFuncYaml(mutation.name)),
+  }));
+  const validating = registrations.filter((r) => r.mutation.kind === 'validating');
+  return [
+    webhookConfiguration(
+      registrations.filter((r) => r.mutation.kind !== 'validating'),
+      settings,
+    ),
+    ...(validating.length > 0
+      ? [webhookConfiguration(validating, settings, 'ValidatingWebhookConfiguration')]
+      : []),
+  ];
+}
+
 export function deployFiles(
   mutations: readonly AnyMutation[],
   settings: DeploySettings,
@@ -100,18 +118,11 @@ export function deployFiles(
         ]),
     [
       'webhooks.yaml',
-      ' One mutating webhook per function, from the function metadata (appliesTo, webhook).\n' +
+      ' One webhook per function, from the function metadata (appliesTo, webhook): mutating,\n' +
+        ' or validating for functions that only check (they never patch).\n' +
         ' Namespaces excluded: this one (a webhook never blocks its own start) and the control\n' +
         " plane's (leases and node heartbeats never wait on a function).",
-      [
-        webhookConfiguration(
-          mutations.map((mutation) => ({
-            mutation,
-            webhook: deployedWebhook(mutation, deployedFuncYaml(mutation.name)),
-          })),
-          settings,
-        ),
-      ],
+      webhookConfigurations(mutations, settings),
     ],
   ];
   const files = new Map<string, string>();

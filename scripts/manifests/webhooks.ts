@@ -1,5 +1,6 @@
-// The MutatingWebhookConfiguration: one webhook per function of the registry, each built from
-// the function's own metadata (appliesTo, webhook), so nothing is kept twice by hand.
+// The MutatingWebhookConfiguration (and the ValidatingWebhookConfiguration for functions of
+// kind 'validating'): one webhook per function of the registry, each built from the function's
+// own metadata (appliesTo, webhook), so nothing is kept twice by hand.
 import type {
   AnyMutation,
   AppliesTo,
@@ -49,6 +50,15 @@ export function excludedNamespaces(settings: DeploySettings): string[] {
 
 export function rule(appliesTo: AppliesTo) {
   const everything = appliesTo.resources.includes('*');
+  if (appliesTo.groups) {
+    return {
+      apiGroups: [...appliesTo.groups],
+      apiVersions: appliesTo.versions ? [...appliesTo.versions] : ['*'],
+      resources: everything ? ['*'] : [...appliesTo.resources],
+      operations: [...appliesTo.operations],
+      scope: '*',
+    };
+  }
   const core = !everything && appliesTo.resources.every((r) => CORE_RESOURCES.has(r.split('/')[0] ?? ''));
   return {
     apiGroups: core ? [''] : ['*'],
@@ -114,7 +124,8 @@ function entry({ mutation, webhook }: Registration, settings: DeploySettings, ma
     failurePolicy: webhook.failurePolicy,
     sideEffects: 'None',
     timeoutSeconds: WEBHOOK_TIMEOUT_SECONDS,
-    reinvocationPolicy: 'IfNeeded',
+    // Validating webhooks run once, after every mutation: nothing to reinvoke.
+    ...(mutation.kind !== 'validating' && { reinvocationPolicy: 'IfNeeded' }),
     admissionReviewVersions: ['v1', 'v1beta1'],
   };
 }
@@ -129,6 +140,7 @@ function entries(registration: Registration, settings: DeploySettings) {
 export function webhookConfiguration(
   registrations: readonly Registration[],
   settings: DeploySettings,
+  kind: 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration' = 'MutatingWebhookConfiguration',
 ): Manifest {
   const perFunction = registrations.map((r) => ({
     reason: r.webhook.failurePolicyReason,
@@ -137,7 +149,7 @@ export function webhookConfiguration(
   const webhooks = perFunction.flatMap((f) => f.entries);
   const object = {
     apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
+    kind,
     metadata: {
       name: PROJECT,
       labels: labels('webhooks'),
