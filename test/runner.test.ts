@@ -1,20 +1,24 @@
 // The core, independent of any one function: envelope checks, what is skipped, versions,
 // dry run, failures inside a mutation.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { functionNamed } from '../functions/index.ts';
 import { envName, loadConfig } from '../shared/config.ts';
 import { handleReview } from '../shared/handle.ts';
+import { defaultVolumePolicy } from '../shared/k8s/volume-policy.ts';
 import { defineMutation, deny } from '../shared/mutation.ts';
 import { allowReply } from '../shared/response.ts';
 import { parseAdmissionReview } from '../shared/review.ts';
 import { review } from '../shared/runner.ts';
-import { apiserverVerdict } from './support/apiserver.ts';
+import { apiserverVerdict, projectRoot } from './support/apiserver.ts';
 import { answer, edited, type Json, judged, sample, sharedFixture } from './support/reviews.ts';
 
 const knativePod = sharedFixture('knative-pod-netease-annotations.v1.json');
 const POD_FUNCTIONS = ['volume-extension', 'node-selector'];
+// The fixture injects hostPath /usr/local/nagent4docker, which the sample policy allows.
+const POLICY = { VOLUME_POLICY_FILE: join(projectRoot, 'samples', 'policies', 'nagent.yaml') };
 
 describe('AdmissionReview envelope', () => {
   const malformed: { name: string; body: unknown; message: RegExp }[] = [
@@ -71,7 +75,7 @@ describe('AdmissionReview envelope', () => {
       pod.spec.futureField = { nested: [1, 2, { deep: true }] };
       pod.metadata.annotations['example.com/x'] = 'y';
     });
-    const result = await judged('volume-extension', reviewed);
+    const result = await judged('volume-extension', reviewed, POLICY);
     assert.deepEqual(result.object.spec.futureField, { nested: [1, 2, { deep: true }] });
     assert.ok(result.patch.every((op) => op.op === 'add'));
   });
@@ -148,7 +152,7 @@ describe('versions and dry run', () => {
     const dry = sharedFixture('knative-pod-netease-annotations.dryrun.v1.json');
     assert.equal(dry.request.dryRun, true);
     for (const name of ['volume-extension', 'node-selector', 'label-stamping']) {
-      const env = { STAMP_LABELS: 'example.com/by={user}' };
+      const env = { STAMP_LABELS: 'example.com/by={user}', ...POLICY };
       const real = answer(name, knativePod, env);
       const dryReply = answer(name, dry, env);
       assert.deepEqual({ ...dryReply.response, uid: '' }, { ...real.response, uid: '' });
@@ -191,7 +195,7 @@ describe('a mutation that fails', () => {
       message: 'broken: internal error: boom',
     });
     assert.equal((await apiserverVerdict(knativePod, reply)).accepted, true);
-    assert.equal(answer('volume-extension', knativePod).response.allowed, true);
+    assert.equal(answer('volume-extension', knativePod, POLICY).response.allowed, true);
   });
 
   it('is admitted unchanged with a warning when onError is allow', () => {
@@ -218,6 +222,7 @@ describe('configuration', () => {
     assert.deepEqual(loadConfig(volumeExtension(), { TARGET_CONTAINER: 'app' }), {
       annotationPrefix: 'knative.netease.dev',
       targetContainer: 'app',
+      policy: defaultVolumePolicy,
     });
   });
 

@@ -37,6 +37,8 @@ const FIXTURES = [
 /** Configuration as a platform team would set it on the Knative services, so the functions have work. */
 const ENV: Record<string, Record<string, string>> = {
   'label-stamping': { STAMP_LABELS: 'team=platform' },
+  // The fixtures inject hostPath /usr/local/nagent4docker, which the sample policy allows.
+  'volume-extension': { VOLUME_POLICY_FILE: join(projectRoot, 'samples', 'policies', 'nagent.yaml') },
   'sidecar-injection': {
     SIDECAR_TEMPLATE_FILE: join(projectRoot, 'samples', 'sidecar-injection', 'template.yaml'),
   },
