@@ -4,6 +4,7 @@
 // large objects cost nothing here.
 import { z } from 'zod';
 import { HttpError } from './errors.ts';
+import { podSpecProblem } from './k8s/pod.ts';
 
 export const ADMISSION_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type AdmissionVersion = (typeof ADMISSION_VERSIONS)[number];
@@ -60,8 +61,18 @@ export type KubernetesObject = z.infer<typeof kubernetesObject>;
 /** Checks the envelope; a malformed one is an HTTP 400 whose message names the field. */
 export function parseAdmissionReview(body: unknown): AdmissionReview {
   const result = admissionReviewSchema.safeParse(body);
-  if (result.success) return result.data;
-  throw new HttpError(400, `invalid AdmissionReview: ${describeIssues(result.error.issues)}`);
+  if (!result.success) {
+    throw new HttpError(400, `invalid AdmissionReview: ${describeIssues(result.error.issues)}`);
+  }
+  const { request } = result.data;
+  if (request.kind.group === '' && request.kind.kind === 'Pod') {
+    for (const key of ['object', 'oldObject'] as const) {
+      const spec = request[key]?.spec;
+      const problem = spec == null ? undefined : podSpecProblem(spec, `request.${key}.spec`);
+      if (problem) throw new HttpError(400, `invalid AdmissionReview: ${problem}`);
+    }
+  }
+  return result.data;
 }
 
 /** Renders zod issues as `field: problem; field: problem`, the field written as a dotted path. */

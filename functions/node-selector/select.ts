@@ -53,7 +53,7 @@ export function selectNodes<P extends PodShaped>(
   if (wanted instanceof Denial || wanted === undefined) return wanted ?? pod;
   if (Object.keys(wanted).length === 0) return pod;
   if (!pod.spec) return deny('the pod has no spec', 400);
-  const specProblem = podSpecProblem(pod);
+  const specProblem = podSpecProblem(pod.spec);
   if (specProblem) return deny(`the pod cannot take the annotations: ${specProblem}`, 400);
   pod.spec.nodeSelector ??= {};
   const selector = pod.spec.nodeSelector;

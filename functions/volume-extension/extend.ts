@@ -79,7 +79,7 @@ export function extendVolumes<P extends PodShaped>(
     if (problem) return deny(`annotation ${volumesKey}: item ${i} (volume "${volume.name}"): ${problem}`);
   }
   if (!pod.spec) return deny('the pod has no spec', 400);
-  const specProblem = podSpecProblem(pod);
+  const specProblem = podSpecProblem(pod.spec);
   if (specProblem) return deny(`the pod cannot take the annotations: ${specProblem}`, 400);
 
   pod.spec.volumes ??= [];
