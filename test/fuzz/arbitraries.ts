@@ -28,7 +28,20 @@ const services = [
   'create-broken-annotations.v1.json',
   'update-nodeselector-conflict.v1.json',
 ].map((name) => readJson(join(projectRoot, 'samples', 'knative-service', name)));
-const baseReviews: readonly Json[] = [...fixtures, ...services];
+// The other functions' own samples: nodes, pods opting in to a sidecar, images to mirror.
+const others = [
+  'sidecar-injection/pod.json',
+  'sidecar-injection/pod-annotated-true.json',
+  'sidecar-injection/pod-conflict.json',
+  'image-mirror/pod.json',
+  'image-mirror/ephemeral-container.json',
+  'config-volume/hello-pod.json',
+  'node-oversale/first-heartbeat.json',
+  'node-oversale/kubelet-heartbeat.json',
+  'node-oversale/node-problem-detector.json',
+  'deployment.json',
+].map((name) => readJson(join(projectRoot, 'samples', name)));
+const baseReviews: readonly Json[] = [...fixtures, ...services, ...others];
 
 /** Keys that break naive code: prototype pollution, JSON-pointer escapes, paths, empties. */
 const NASTY_KEYS = [
@@ -322,8 +335,8 @@ interface Edit {
   steps: number[];
   action: 'delete' | 'replace' | 'wrap' | 'stringify' | 'nullify';
   value: Json;
-  /** Where the walk starts: anywhere in the review, or inside the object's metadata or spec. */
-  root: 'review' | 'metadata' | 'spec';
+  /** Where the walk starts: anywhere in the review, or inside the object's metadata, spec or status. */
+  root: 'review' | 'metadata' | 'spec' | 'status';
 }
 const edit: fc.Arbitrary<Edit> = fc.record({
   steps: fc.array(fc.nat(), { maxLength: 7 }),
@@ -333,6 +346,7 @@ const edit: fc.Arbitrary<Edit> = fc.record({
     { weight: 1, arbitrary: fc.constant('review' as const) },
     { weight: 4, arbitrary: fc.constant('metadata' as const) },
     { weight: 11, arbitrary: fc.constant('spec' as const) },
+    { weight: 2, arbitrary: fc.constant('status' as const) },
   ),
 });
 
@@ -362,7 +376,7 @@ function applyEdit(document: Json, { steps, action, value }: Edit): void {
 const target = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...fixtures) },
   { weight: 3, arbitrary: fc.constantFrom(...services) },
-  { weight: 1, arbitrary: fc.constantFrom(...baseReviews) },
+  { weight: 3, arbitrary: fc.constantFrom(...others) },
 );
 
 /** A review built on a real one: new annotations, labels, envelope fields, then random edits. */
@@ -400,7 +414,8 @@ const shapedReview: fc.Arbitrary<Json> = fc
     if (namespace !== null) request.namespace = namespace;
     const isService = request.resource?.resource === 'services';
     const holder = isService ? request.object.spec.template.metadata : request.object.metadata;
-    holder.annotations = notes;
+    // The base's own annotations (a sidecar opt-in, the fixture's volumes) stay unless replaced.
+    holder.annotations = Object.assign(structuredClone(holder.annotations ?? {}), notes);
     if (labels !== null) request.object.metadata.labels = labels;
     if (operation === 'UPDATE' && !request.oldObject)
       request.oldObject = structuredClone(base.request.object);

@@ -27,6 +27,12 @@ const VARIANTS: Record<string, Record<string, string>[]> = {
   'node-selector': [{}, { NODE_SELECTOR_OVERRIDE: 'true' }],
   'label-stamping': [{ STAMP_LABELS: stamp }, { STAMP_LABELS: stamp, OVERWRITE_LABELS: 'true' }],
   'knative-service-validation': [{ VOLUME_POLICY_FILE: policy }, {}],
+  'sidecar-injection': [
+    { SIDECAR_TEMPLATE_FILE: join(projectRoot, 'samples', 'sidecar-injection', 'template.yaml') },
+  ],
+  'image-mirror': [{ IMAGE_MIRRORS: 'docker.io=mirror.example.com/hub,gcr.io=mirror.example.com/gcr' }],
+  'config-volume': [{ POD_SELECTOR: 'serving.knative.dev/service' }],
+  'node-oversale': [{ OVERSALE_RULES: 'node-role.example.com/oversale=true:cpu=2,memory=1.5' }],
 };
 
 interface Target {
