@@ -209,7 +209,7 @@ describe('TLS-terminating nginx in front of the functions', () => {
     assert.ok(body.length >= 3 * 1024 * 1024);
     const reply = await post(`/volume-extension${QUERY}`, body);
     assert.equal(reply.status, 200, reply.text);
-    assert.deepEqual(reply.json(), answer('volume-extension', big));
+    assert.deepEqual(reply.json(), answer('volume-extension', big, ENV['volume-extension']));
     const [verdict] = await apiserverVerdicts([{ request: big, reply: reply.json() }]);
     assert.ok(verdict?.accepted && verdict.allowed, JSON.stringify(verdict).slice(0, 300));
 
