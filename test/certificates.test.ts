@@ -11,7 +11,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import { ensureDevCertificates, LOCAL_HOSTS } from '../runtimes/tls/dev-certs.ts';
-import { apiserverVerdict, sharedDir } from './support/apiserver.ts';
+import { apiserverVerdict, projectRoot, sharedDir } from './support/apiserver.ts';
 import { goWebhookClient } from './support/go-webhook-client.ts';
 import type { Json } from './support/reviews.ts';
 import { runEntry, STANDALONE, STANDALONE_URL, startEntry, temporaryDirectory } from './support/runtimes.ts';
@@ -88,7 +88,13 @@ describe('npm run cert', () => {
   it("is served by the standalone server from TLS_CERT_FILE, and Go's TLS client (the apiserver's) accepts it", async () => {
     const server = await startEntry(
       STANDALONE,
-      { PORT: '0', TLS_CERT_FILE: join(out.dir, 'tls.crt'), TLS_KEY_FILE: join(out.dir, 'tls.key') },
+      {
+        PORT: '0',
+        TLS_CERT_FILE: join(out.dir, 'tls.crt'),
+        TLS_KEY_FILE: join(out.dir, 'tls.key'),
+        // The fixture injects hostPath /usr/local/nagent4docker, which the sample policy allows.
+        VOLUME_POLICY_FILE: join(projectRoot, 'samples', 'policies', 'nagent.yaml'),
+      },
       STANDALONE_URL,
       'stdout',
     );

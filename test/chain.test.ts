@@ -1,6 +1,7 @@
 // One hop for many: a chain answers as the apiserver calling each function in turn would
 // leave the object, with one patch, and the apiserver accepts every reply.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { functionNamed, functions } from '../functions/index.ts';
@@ -12,11 +13,15 @@ import { defineMutation } from '../shared/mutation.ts';
 import { decodePatch } from '../shared/response.ts';
 import { parseAdmissionReview } from '../shared/review.ts';
 import type { LoadedMutation } from '../shared/runner.ts';
-import { apiserverVerdict } from './support/apiserver.ts';
+import { apiserverVerdict, projectRoot } from './support/apiserver.ts';
 import { edited, type Json, judged, sharedFixture } from './support/reviews.ts';
 
 const pod = sharedFixture('knative-pod-netease-annotations.v1.json');
-const env = { STAMP_LABELS: 'team.example.com/owner=platform, app=stamped' };
+// The fixture injects hostPath /usr/local/nagent4docker, which the sample policy allows.
+const env = {
+  STAMP_LABELS: 'team.example.com/owner=platform, app=stamped',
+  VOLUME_POLICY_FILE: join(projectRoot, 'samples', 'policies', 'nagent.yaml'),
+};
 
 function loaded(name: string, environment: Record<string, string> = env): LoadedMutation {
   const mutation = functionNamed(name);

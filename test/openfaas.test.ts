@@ -1,8 +1,10 @@
 // The OpenFaaS entry as the image runs it: plain HTTP, GET /_/health, FUNCTION picks the
 // function served at `/`, bodies far above the stock 100 kB templates' limit.
+
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { apiserverVerdicts } from './support/apiserver.ts';
+import { apiserverVerdicts, projectRoot } from './support/apiserver.ts';
 import { annotated, answer, sharedFixture } from './support/reviews.ts';
 import {
   call,
@@ -16,13 +18,15 @@ import {
 
 const pod = sharedFixture('knative-pod-netease-annotations.v1.json');
 const loopback = { PORT: '0', HOST: '127.0.0.1' };
+// The fixture injects hostPath /usr/local/nagent4docker, which the sample policy allows.
+const policy = { VOLUME_POLICY_FILE: join(projectRoot, 'samples', 'policies', 'nagent.yaml') };
 
 describe('OpenFaaS function (FUNCTION=volume-extension)', () => {
   let server: RunningEntry;
   before(async () => {
     server = await startEntry(
       OPENFAAS,
-      { ...loopback, FUNCTION: 'volume-extension' },
+      { ...loopback, FUNCTION: 'volume-extension', ...policy },
       OPENFAAS_URL,
       'stderr',
     );
@@ -44,7 +48,7 @@ describe('OpenFaaS function (FUNCTION=volume-extension)', () => {
       postReview(`${server.url}/`, large),
     ]);
     for (const reply of replies) assert.equal(reply.status, 200, reply.text.slice(0, 300));
-    assert.deepEqual(replies[0]?.json, answer('volume-extension', pod));
+    assert.deepEqual(replies[0]?.json, answer('volume-extension', pod, policy));
     const verdicts = await apiserverVerdicts([
       { request: pod, reply: replies[0]?.json },
       { request: pod, reply: replies[1]?.json },
