@@ -190,8 +190,12 @@ describe('TLS-terminating nginx in front of the functions', () => {
     assert.equal((labels.object as Json).metadata.labels.team, 'platform');
   });
 
-  it("forwards to '/' with Knative's Host header and the apiserver's ?timeout= query", () => {
+  it("forwards to '/' with Knative's Host header and the apiserver's ?timeout= query", async () => {
     for (const [name, server] of upstreams) {
+      // A function's log lines reach this process a moment after its answer: wait for them.
+      for (let i = 0; i < 100 && requestsSeen(server).length < FIXTURES.length; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       const seen = requestsSeen(server);
       assert.ok(seen.length >= FIXTURES.length, `${name} logged ${seen.length} requests`);
       for (const request of seen) {
