@@ -13,7 +13,7 @@ import { decodePatch } from '../../shared/response.ts';
 import type { LoadedMutation } from '../../shared/runner.ts';
 import { apiserverVerdicts, type Judgement, projectRoot } from '../support/apiserver.ts';
 import { fuzzBody } from './arbitraries.ts';
-import { startFuzzServer } from './server.ts';
+import { startFuzzServers } from './server.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field
 type Json = any;
@@ -21,31 +21,35 @@ type Json = any;
 const policy = join(projectRoot, 'samples', 'policies', 'nagent.yaml');
 const stamp = 'team.example.com/owner=platform,example.com/user={user},example.com/ns={namespace}';
 
-/** Configurations each function is fuzzed under, alternating review by review. */
-const VARIANTS: Record<string, Record<string, string>[]> = {
-  'volume-extension': [{}, { VOLUME_POLICY_FILE: policy }],
-  'node-selector': [{}, { NODE_SELECTOR_OVERRIDE: 'true' }],
-  'label-stamping': [{ STAMP_LABELS: stamp }, { STAMP_LABELS: stamp, OVERWRITE_LABELS: 'true' }],
-  'knative-service-validation': [{ VOLUME_POLICY_FILE: policy }, {}],
-  'sidecar-injection': [
-    { SIDECAR_TEMPLATE_FILE: join(projectRoot, 'samples', 'sidecar-injection', 'template.yaml') },
-  ],
-  'image-mirror': [{ IMAGE_MIRRORS: 'docker.io=mirror.example.com/hub,gcr.io=mirror.example.com/gcr' }],
-  'config-volume': [{ POD_SELECTOR: 'serving.knative.dev/service' }],
-  'node-oversale': [{ OVERSALE_RULES: 'node-role.example.com/oversale=true:cpu=2,memory=1.5' }],
+const needed = {
+  SIDECAR_TEMPLATE_FILE: join(projectRoot, 'samples', 'sidecar-injection', 'template.yaml'),
+  IMAGE_MIRRORS: 'docker.io=mirror.example.com/hub,gcr.io=mirror.example.com/gcr',
+  POD_SELECTOR: 'serving.knative.dev/service',
+  OVERSALE_RULES: 'node-role.example.com/oversale=true:cpu=2,memory=1.5',
 };
 
-interface Target {
+/**
+ * The environments every function is fuzzed under, alternating body by body: with the sample
+ * volume policy and conflicts refused, and with the default policy and overrides on. The
+ * HTTP leg goes to one real standalone HTTPS server per environment, as a deployment runs.
+ */
+export const ENVIRONMENTS: readonly Record<string, string>[] = [
+  { ...needed, VOLUME_POLICY_FILE: policy, STAMP_LABELS: stamp },
+  { ...needed, STAMP_LABELS: stamp, OVERWRITE_LABELS: 'true', NODE_SELECTOR_OVERRIDE: 'true' },
+];
+
+export interface Target {
   name: string;
+  /** Index into ENVIRONMENTS. */
   variant: number;
   loaded: LoadedMutation;
   validating: boolean;
 }
 
-/** Every registered function under each of its configurations (functions added later too). */
+/** Every registered function under each environment (functions added later too). */
 function targets(): Target[][] {
   return [...functions.values()].map((mutation) =>
-    (VARIANTS[mutation.name] ?? [{}]).map((env, variant) => ({
+    ENVIRONMENTS.map((env, variant) => ({
       name: mutation.name,
       variant,
       loaded: { mutation, config: loadConfig(mutation, env) },
@@ -161,7 +165,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
     return { target, body, judgement: { request, reply, validating: target.validating } };
   };
 
-  const server = httpEvery > 0 ? await startFuzzServer(all.flat()) : undefined;
+  const server = httpEvery > 0 ? await startFuzzServers(ENVIRONMENTS) : undefined;
   let judging: Promise<void> = Promise.resolve();
   try {
     for (let offset = 0, batch = 0; offset < count; offset += batchSize, batch++) {
@@ -213,7 +217,9 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
     }
     await judging;
   } finally {
-    await server?.close();
+    for (const message of (await server?.close()) ?? []) {
+      report.failures.push({ function: '*', reason: `the server logged an error: ${message}`, file: '' });
+    }
   }
 
   async function judge(pending: Pending[]): Promise<void> {

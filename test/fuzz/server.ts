@@ -1,60 +1,92 @@
-// The HTTP leg of the fuzz run: a loopback server answering with handleReview, the contract
-// every runtime serves, and a client that posts bodies to it as the apiserver does.
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type HttpAnswer, handleReview } from '../../shared/handle.ts';
-import type { LoadedMutation } from '../../shared/runner.ts';
+// The HTTP leg of the fuzz run: the real standalone HTTPS server (runtimes/standalone.ts), one
+// per environment, started in this process on loopback ports, and a keep-alive client that
+// trusts its development CA and posts bodies as the apiserver does.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type StandaloneServer, startStandalone } from '../../runtimes/standalone.ts';
+import type { HttpAnswer } from '../../shared/handle.ts';
 
 interface Served {
   name: string;
+  /** Which environment's server answers. */
   variant: number;
-  loaded: LoadedMutation;
 }
 
-export interface FuzzServer {
+export interface FuzzServers {
   send(target: Served, body: string): Promise<HttpAnswer>;
-  close(): Promise<void>;
+  /** Stops the servers; returns the errors they logged (a handler that threw, a late answer). */
+  close(): Promise<string[]>;
 }
 
 // A review that is not answered in this time is a hang, not a slow answer.
 const ANSWER_WITHIN_MS = 10_000;
 
-export async function startFuzzServer(served: readonly Served[]): Promise<FuzzServer> {
-  const routes = new Map(served.map((s) => [`/${s.name}/${s.variant}`, s.loaded]));
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const loaded = routes.get(req.url?.split('?')[0] ?? '');
-    let answer: HttpAnswer;
-    try {
-      answer = loaded
-        ? handleReview(loaded, Buffer.concat(chunks).toString('utf8'))
-        : { status: 404, body: { code: 404, message: `no function at ${req.url}` } };
-    } catch (error) {
-      answer = { status: 500, body: { code: 500, message: String((error as Error).stack ?? error) } };
+export async function startFuzzServers(
+  environments: readonly Record<string, string>[],
+): Promise<FuzzServers> {
+  const certs = mkdtempSync(join(tmpdir(), 'faas-admission-fuzz-certs-'));
+  const errors: string[] = [];
+  const log = { info: () => {}, error: (message: string) => void errors.push(message) };
+  const servers: StandaloneServer[] = [];
+  try {
+    for (const env of environments) {
+      servers.push(
+        await startStandalone({
+          env: { ...env, HOST: '127.0.0.1', PORT: '0', DEV_CERTS_DIR: certs },
+          log,
+          announce: false,
+          handleSignals: false,
+        }),
+      );
     }
-    res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  } catch (error) {
+    await Promise.all(servers.map((s) => s.stop()));
+    rmSync(certs, { recursive: true, force: true });
+    throw error;
+  }
+  const ca = readFileSync(servers[0]?.caFile ?? '');
+  const agent = new Agent({ ca, keepAlive: true, maxSockets: 32 });
+
   return {
-    async send(target, body) {
-      const response = await fetch(`http://127.0.0.1:${port}/${target.name}/${target.variant}?timeout=10s`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-        signal: AbortSignal.timeout(ANSWER_WITHIN_MS),
+    send(target, body) {
+      const server = servers[target.variant] as StandaloneServer;
+      const url = new URL(`/${target.name}?timeout=10s`, server.url);
+      return new Promise((resolve, reject) => {
+        const call = request(
+          url,
+          {
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+            timeout: ANSWER_WITHIN_MS,
+          },
+          (response) => {
+            const chunks: Buffer[] = [];
+            response.on('data', (chunk: Buffer) => chunks.push(chunk));
+            response.on('end', () => {
+              const type = response.headers['content-type'];
+              if (!type?.startsWith('application/json')) return reject(new Error(`content-type ${type}`));
+              try {
+                const text = Buffer.concat(chunks).toString('utf8');
+                resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) });
+              } catch (error) {
+                reject(error);
+              }
+            });
+          },
+        );
+        call.on('timeout', () => call.destroy(new Error(`no answer within ${ANSWER_WITHIN_MS} ms`)));
+        call.on('error', reject);
+        call.end(body);
       });
-      const type = response.headers.get('content-type');
-      if (type !== 'application/json') throw new Error(`content-type ${type}`);
-      return { status: response.status, body: (await response.json()) as HttpAnswer['body'] };
     },
     async close() {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
+      agent.destroy();
+      await Promise.all(servers.map((s) => s.stop()));
+      rmSync(certs, { recursive: true, force: true });
+      return errors;
     },
   };
 }
