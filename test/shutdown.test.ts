@@ -2,8 +2,6 @@
 // accepting, answers every review it has already received, and exits 0.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +9,7 @@ import { apiserverVerdicts } from './support/apiserver.ts';
 import { sharedFixture } from './support/reviews.ts';
 import {
   call,
+  halfSent,
   OPENFAAS,
   OPENFAAS_URL,
   postReview,
@@ -22,56 +21,8 @@ import {
 } from './support/runtimes.ts';
 
 const review = sharedFixture('knative-pod-netease-annotations.v1.json');
-const body = Buffer.from(JSON.stringify(review));
+const body = JSON.stringify(review);
 const IN_FLIGHT = 12;
-
-interface Answer {
-  status: number;
-  connection: string | undefined;
-  json: unknown;
-}
-
-/**
- * Starts a review that the server has provably received (its headers were answered with
- * 100 Continue) and of which only half the body is sent; `finish` sends the rest.
- */
-function halfSent(url: string, ca: string | undefined): Promise<{ finish(): Promise<Answer> }> {
-  const target = new URL(`${url}/volume-extension?timeout=10s`);
-  return new Promise((resolve, reject) => {
-    const options = {
-      method: 'POST',
-      agent: false as const,
-      headers: { 'Content-Type': 'application/json', 'Content-Length': body.length, Expect: '100-continue' },
-      ...(ca ? { ca } : {}),
-    };
-    let answered: (response: IncomingMessage) => void = () => {};
-    const response = new Promise<IncomingMessage>((resolveResponse) => {
-      answered = resolveResponse;
-    });
-    const request: ClientRequest = (target.protocol === 'https:' ? httpsRequest : httpRequest)(
-      target,
-      options,
-      (incoming) => answered(incoming),
-    );
-    request.on('error', reject);
-    request.on('continue', () => {
-      request.write(body.subarray(0, body.length / 2));
-      resolve({
-        finish: async () => {
-          request.end(body.subarray(body.length / 2));
-          const incoming = await response;
-          const chunks: Buffer[] = [];
-          for await (const chunk of incoming) chunks.push(chunk as Buffer);
-          return {
-            status: incoming.statusCode ?? 0,
-            connection: incoming.headers.connection,
-            json: JSON.parse(Buffer.concat(chunks).toString('utf8')),
-          };
-        },
-      });
-    });
-  });
-}
 
 /** Reviews sent back to back, 3 at a time, until stopped: the load the SIGTERM lands in. */
 function load(url: string, ca: string | undefined) {
@@ -106,7 +57,9 @@ function load(url: string, ca: string | undefined) {
 async function sigtermUnderLoad(server: RunningEntry, ca?: string) {
   const traffic = load(server.url, ca);
   while (traffic.tally.answered < 100 && traffic.tally.errors.length === 0) await sleep(20);
-  const pending = await Promise.all(Array.from({ length: IN_FLIGHT }, () => halfSent(server.url, ca)));
+  const pending = await Promise.all(
+    Array.from({ length: IN_FLIGHT }, () => halfSent(`${server.url}/volume-extension`, body, ca)),
+  );
   server.child.kill('SIGTERM');
   await server.waitFor(/SIGTERM: no new connections/);
   await assert.rejects(call(`${server.url}/healthz`, ca ? { ca } : {}), { code: 'ECONNREFUSED' });

@@ -11,32 +11,13 @@ import { loadConfig } from '../../shared/config.ts';
 import { type HttpAnswer, handleReview } from '../../shared/handle.ts';
 import { decodePatch } from '../../shared/response.ts';
 import type { LoadedMutation } from '../../shared/runner.ts';
-import { apiserverVerdicts, type Judgement, projectRoot } from '../support/apiserver.ts';
+import { apiserverVerdicts, type Judgement } from '../support/apiserver.ts';
+import { ENVIRONMENTS } from '../support/environments.ts';
 import { fuzzBody } from './arbitraries.ts';
 import { startFuzzServers } from './server.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field
 type Json = any;
-
-const policy = join(projectRoot, 'samples', 'policies', 'nagent.yaml');
-const stamp = 'team.example.com/owner=platform,example.com/user={user},example.com/ns={namespace}';
-
-const needed = {
-  SIDECAR_TEMPLATE_FILE: join(projectRoot, 'samples', 'sidecar-injection', 'template.yaml'),
-  IMAGE_MIRRORS: 'docker.io=mirror.example.com/hub,gcr.io=mirror.example.com/gcr',
-  POD_SELECTOR: 'serving.knative.dev/service',
-  OVERSALE_RULES: 'node-role.example.com/oversale=true:cpu=2,memory=1.5',
-};
-
-/**
- * The environments every function is fuzzed under, alternating body by body: with the sample
- * volume policy and conflicts refused, and with the default policy and overrides on. The
- * HTTP leg goes to one real standalone HTTPS server per environment, as a deployment runs.
- */
-export const ENVIRONMENTS: readonly Record<string, string>[] = [
-  { ...needed, VOLUME_POLICY_FILE: policy, STAMP_LABELS: stamp },
-  { ...needed, STAMP_LABELS: stamp, OVERWRITE_LABELS: 'true', NODE_SELECTOR_OVERRIDE: 'true' },
-];
 
 export interface Target {
   name: string;

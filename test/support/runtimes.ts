@@ -3,7 +3,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import {
+  type ClientRequest,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+} from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -195,5 +200,58 @@ export function postReview(url: string, review: unknown, ca?: string): Promise<R
     body: JSON.stringify(review),
     headers: { 'Content-Type': 'application/json' },
     ...(ca === undefined ? {} : { ca }),
+  });
+}
+
+export interface HalfSentAnswer {
+  status: number;
+  connection: string | undefined;
+  json: unknown;
+}
+
+/**
+ * Starts a review that the server has provably received (its headers were answered with
+ * 100 Continue) and of which only half the body is sent; `finish` sends the rest.
+ */
+export function halfSent(
+  url: string,
+  body: string,
+  ca: string | undefined,
+): Promise<{ finish(): Promise<HalfSentAnswer> }> {
+  const target = new URL(`${url}?timeout=10s`);
+  const bytes = Buffer.from(body);
+  return new Promise((resolve, reject) => {
+    const options = {
+      method: 'POST',
+      agent: false as const,
+      headers: { 'Content-Type': 'application/json', 'Content-Length': bytes.length, Expect: '100-continue' },
+      ...(ca ? { ca } : {}),
+    };
+    let answered: (response: IncomingMessage) => void = () => {};
+    const response = new Promise<IncomingMessage>((resolveResponse) => {
+      answered = resolveResponse;
+    });
+    const request: ClientRequest = (target.protocol === 'https:' ? httpsRequest : httpRequest)(
+      target,
+      options,
+      (incoming) => answered(incoming),
+    );
+    request.on('error', reject);
+    request.on('continue', () => {
+      request.write(bytes.subarray(0, bytes.length / 2));
+      resolve({
+        finish: async () => {
+          request.end(bytes.subarray(bytes.length / 2));
+          const incoming = await response;
+          const chunks: Buffer[] = [];
+          for await (const chunk of incoming) chunks.push(chunk as Buffer);
+          return {
+            status: incoming.statusCode ?? 0,
+            connection: incoming.headers.connection,
+            json: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+          };
+        },
+      });
+    });
   });
 }
