@@ -284,6 +284,9 @@ describe('webhooks from function metadata', () => {
       );
       const env = Object.fromEntries(container.env.map((e: Json) => [e.name, e.value]));
       assert.equal(env.FUNCTION, mutation.name);
+      // The budget telemetry measures against when a request carries no ?timeout=.
+      assert.equal(env.WEBHOOK_TIMEOUT_SECONDS, String(WEBHOOK_TIMEOUT_SECONDS));
+      assert.equal(ksvc.spec.template.metadata.annotations['prometheus.io/port'], '9464');
       const bodyLimit = faasOptions(env).bodyLimit; // as the runtime reads its environment
       assert.ok(
         bodyLimit >= nginxBodyLimit,

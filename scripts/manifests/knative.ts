@@ -49,6 +49,8 @@ function scaleAnnotations(fn: FuncYaml): Record<string, string> {
   );
 }
 
+const METRICS_PORT = 9464;
+
 export function knativeService(mutation: AnyMutation, settings: DeploySettings): Manifest {
   const fn = deployedFuncYaml(mutation.name);
   const { volumes, volumeMounts } = volumesOf(mutation.name, fn);
@@ -71,6 +73,11 @@ export function knativeService(mutation: AnyMutation, settings: DeploySettings):
           annotations: {
             ...scaleAnnotations(fn),
             'autoscaling.knative.dev/target-burst-capacity': '0',
+            // The OpenTelemetry Prometheus endpoint: scraped on the pod's own address, since
+            // Knative routes only the serving port through queue-proxy.
+            'prometheus.io/scrape': 'true',
+            'prometheus.io/port': String(METRICS_PORT),
+            'prometheus.io/path': '/metrics',
           },
         },
         spec: {
