@@ -224,3 +224,36 @@ describe('volume-extension', () => {
     );
   });
 });
+
+describe('volume-extension on a pod without volumes', () => {
+  it('adds no empty lists when the annotations add nothing', async () => {
+    const reviewed = edited(sharedFixture('plain-pod-no-labels.v1.json'), (pod) => {
+      delete pod.spec.volumes;
+      delete pod.spec.containers[0].volumeMounts;
+      pod.metadata.annotations = {
+        'knative.netease.dev/volumes': '[]',
+        'knative.netease.dev/volumeMounts': '[]',
+      };
+      pod.spec.containers[0].name = 'user-container';
+    });
+    const result = await judged('volume-extension', reviewed);
+    assert.deepEqual(result.patch, []);
+  });
+
+  it('creates the lists when something goes in', async () => {
+    const reviewed = edited(sharedFixture('plain-pod-no-labels.v1.json'), (pod) => {
+      delete pod.spec.volumes;
+      delete pod.spec.containers[0].volumeMounts;
+      pod.metadata.annotations = {
+        'knative.netease.dev/volumes': '[{"name":"cache","emptyDir":{}}]',
+        'knative.netease.dev/volumeMounts': '[{"name":"cache","mountPath":"/cache"}]',
+      };
+      pod.spec.containers[0].name = 'user-container';
+    });
+    const result = await judged('volume-extension', reviewed);
+    assert.deepEqual(
+      result.patch.map((op) => `${op.op} ${op.path}`),
+      ['add /spec/containers/0/volumeMounts', 'add /spec/volumes'],
+    );
+  });
+});

@@ -82,8 +82,8 @@ export function extendVolumes<P extends PodShaped>(
   const specProblem = podSpecProblem(pod.spec);
   if (specProblem) return deny(`the pod cannot take the annotations: ${specProblem}`, 400);
 
-  pod.spec.volumes ??= [];
-  const podVolumes = pod.spec.volumes;
+  // A new list is attached only when something goes in: no `volumes: []` on a pod without any.
+  const podVolumes = pod.spec.volumes ?? [];
   // Looked up by name and path through maps: an annotation may hold thousands of items, and
   // a linear search per item over a copy-on-write draft would make a review take seconds.
   const volumeNamed = firstBy(podVolumes, (v) => v.name);
@@ -99,6 +99,7 @@ export function extendVolumes<P extends PodShaped>(
       );
     }
   }
+  if (!pod.spec.volumes && podVolumes.length > 0) pod.spec.volumes = podVolumes;
   if (!mounts) return pod;
 
   const target = settings.targetContainer;
@@ -110,8 +111,7 @@ export function extendVolumes<P extends PodShaped>(
       400,
     );
   }
-  container.volumeMounts ??= [];
-  const containerMounts = container.volumeMounts;
+  const containerMounts = container.volumeMounts ?? [];
   const mountAt = firstBy(containerMounts, (m) => m.mountPath);
   for (const [i, mount] of mounts.entries()) {
     const volume = volumeNamed.get(mount.name);
@@ -134,6 +134,7 @@ export function extendVolumes<P extends PodShaped>(
       );
     }
   }
+  if (!container.volumeMounts && containerMounts.length > 0) container.volumeMounts = containerMounts;
   return pod;
 }
 
