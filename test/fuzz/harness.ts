@@ -162,6 +162,20 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
           sent ??= JSON.parse(body);
           return sent;
         };
+        // In-process, the functions share one parse of the body; text that is not JSON, or is
+        // a JSON string (which handleReview would take for raw text), goes as the text itself.
+        let shared: { value: unknown } | undefined;
+        const input = () => {
+          if (!shared) {
+            try {
+              const value: unknown = JSON.parse(body);
+              shared = { value: typeof value === 'string' ? body : value };
+            } catch {
+              shared = { value: body };
+            }
+          }
+          return shared.value;
+        };
         for (const variants of all) {
           const target = variants[index % variants.length] as Target;
           if (server && index % httpEvery === 0) {
@@ -176,7 +190,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
           const t0 = performance.now();
           let answer: HttpAnswer;
           try {
-            answer = handleReview(target.loaded, body);
+            answer = handleReview(target.loaded, input());
             JSON.stringify(answer.body);
           } catch (error) {
             fail(target, body, `threw: ${(error as Error).stack ?? error}`);
