@@ -2,8 +2,11 @@
 // very same objects, and fast-json-patch's diff skips identical references, so the cost of
 // a review grows with what the mutation changes, not with the size of the object.
 import jsonPatch, { type Operation } from 'fast-json-patch';
-import { Immer, isDraft } from 'immer';
+import { enableArrayMethods, Immer, isDraft } from 'immer';
 
+// find/some/filter/push on a draft array without a proxy per element: mutations search
+// spec.containers and spec.volumes on every review.
+enableArrayMethods();
 // No auto-freeze: the result is diffed and dropped, freezing it would only cost time.
 const immer = new Immer({ autoFreeze: false });
 

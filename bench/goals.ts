@@ -1,0 +1,126 @@
+// The performance goals of issue 5, checked against one run's figures. Printed next to the
+// measurements; a miss is reported, never an exit code: performance is not a test.
+import type { InProcessResult } from './in-process.ts';
+import type { HttpRow } from './run.ts';
+
+export interface GoalResult {
+  goal: string;
+  /** Which rows the figure comes from. */
+  where: string;
+  measured: number | null;
+  unit: string;
+  limit: number;
+  /** `null` when this run has no row to judge by. */
+  pass: boolean | null;
+}
+
+const FUNCTION = 'volume-extension';
+const CASE = 'knative';
+const LARGE_CASE = 'knative-1mib';
+
+/**
+ * The runtimes a function is deployed with; the `core` target stands in when none is
+ * benchmarked (it is the same core without a runtime around it).
+ */
+function judgedTargets(rows: readonly HttpRow[]): string[] {
+  const present = [...new Set(rows.map((r) => r.target))].filter((t) => t !== 'floor');
+  const deployed = present.filter((t) => t !== 'core');
+  return deployed.length > 0 ? deployed : present;
+}
+
+/** Tracing on where it can be switched: the goals hold with tracing on. */
+function preferTracingOn(rows: HttpRow[]): HttpRow[] {
+  const on = rows.filter((r) => r.tracing === 'on');
+  return on.length > 0 ? on : rows.filter((r) => r.tracing !== 'off');
+}
+
+function describe(row: HttpRow | undefined, target: string): string {
+  const tracing = row?.tracing === 'n/a' ? 'tracing not switchable' : `tracing ${row?.tracing ?? '?'}`;
+  return `${target}, ${tracing}`;
+}
+
+export function evaluateGoals(rows: readonly HttpRow[], inProcess: readonly InProcessResult[]): GoalResult[] {
+  const goals: GoalResult[] = [];
+  const atMost = (measured: number | undefined, limit: number) =>
+    measured === undefined ? null : measured <= limit;
+  for (const target of judgedTargets(rows)) {
+    const mine = preferTracingOn(rows.filter((r) => r.target === target));
+    const main = mine.find((r) => r.function === FUNCTION && r.case === CASE);
+    const large = mine.find((r) => r.function === FUNCTION && r.case === LARGE_CASE);
+    const where = describe(main ?? mine[0], target);
+    const ratio = main?.ratioToFloor ?? undefined;
+    goals.push(
+      {
+        goal: `${FUNCTION} req/s vs floor (${CASE}, 16 connections)`,
+        where,
+        measured: ratio ?? null,
+        unit: '×',
+        limit: 0.8,
+        pass: ratio === undefined ? null : ratio >= 0.8,
+      },
+      {
+        goal: `${FUNCTION} CPU per request vs floor (${CASE}; steadier on a busy machine)`,
+        where,
+        measured: main?.cpuRatioToFloor ?? null,
+        unit: '×',
+        limit: 0.8,
+        pass: main?.cpuRatioToFloor == null ? null : main.cpuRatioToFloor >= 0.8,
+      },
+      {
+        goal: `${FUNCTION} p99 (${CASE}, 16 connections)`,
+        where,
+        measured: main?.load.latencyMs.p99 ?? null,
+        unit: 'ms',
+        limit: 4,
+        pass: atMost(main?.load.latencyMs.p99, 4),
+      },
+      {
+        goal: `${FUNCTION} time per 1 MiB review (p50, one at a time)`,
+        where,
+        measured: large?.singleConnection?.latencyMs.p50 ?? null,
+        unit: 'ms',
+        limit: 20,
+        pass: atMost(large?.singleConnection?.latencyMs.p50, 20),
+      },
+    );
+    const starts = mine.filter((r) => r.case === CASE).map((r) => r.startMs);
+    const rss = mine.map((r) => r.peakRssMb);
+    goals.push(
+      {
+        goal: 'process start to first answered review (slowest function)',
+        where,
+        measured: starts.length ? Math.max(...starts) : null,
+        unit: 'ms',
+        limit: 300,
+        pass: starts.length ? Math.max(...starts) <= 300 : null,
+      },
+      {
+        goal: 'peak RSS under load (largest, any function and case)',
+        where,
+        measured: rss.length ? Math.max(...rss) : null,
+        unit: 'MB',
+        limit: 96,
+        pass: rss.length ? Math.max(...rss) <= 96 : null,
+      },
+    );
+  }
+  const patch = rows.find((r) => r.function === FUNCTION && r.case === CASE)?.reply.patch;
+  goals.push({
+    goal: `${FUNCTION} patch on ${CASE}: only add operations`,
+    where: 'first reply',
+    measured: patch ? patch.filter((op) => !op.startsWith('add ')).length : null,
+    unit: 'non-add ops',
+    limit: 0,
+    pass: patch ? patch.length > 0 && patch.every((op) => op.startsWith('add ')) : null,
+  });
+  const inProcessLarge = inProcess.find((r) => r.function === FUNCTION && r.case === LARGE_CASE);
+  goals.push({
+    goal: `${FUNCTION} 1 MiB review in process (mean, parse to reply text)`,
+    where: 'in-process',
+    measured: inProcessLarge ? Math.round(inProcessLarge.perReviewUs.mean) / 1000 : null,
+    unit: 'ms',
+    limit: 20,
+    pass: inProcessLarge ? inProcessLarge.perReviewUs.mean <= 20_000 : null,
+  });
+  return goals;
+}

@@ -1,0 +1,124 @@
+// One server under test as its own process: spawned fresh, timed from spawn to its first
+// answered review, its peak RSS read from the kernel, stopped by its pid.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface ServerCommand {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  /** Where reviews are POSTed. */
+  readonly url: string;
+}
+
+export interface Reply {
+  status: number;
+  body: string;
+}
+
+export interface RunningServer {
+  readonly process: ChildProcess;
+  /** Milliseconds from spawn to the first review answered with HTTP 200. */
+  readonly startMs: number;
+  /** That first answer, to check the server really did the work. */
+  readonly firstReply: Reply;
+}
+
+const START_TIMEOUT_MS = 20_000;
+const POLL_INTERVAL_MS = 5;
+
+/** POSTs `body` once on a fresh connection; rejects when nothing listens yet. */
+export function post(url: string, body: string, ca: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        ca,
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export async function startServer(command: ServerCommand, body: string, ca: string): Promise<RunningServer> {
+  const [program, ...args] = command.argv;
+  if (!program) throw new Error('empty command');
+  const started = performance.now();
+  const child = spawn(program, args, {
+    env: { ...process.env, ...command.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-4000);
+  });
+  let exited = false;
+  child.on('exit', () => {
+    exited = true;
+  });
+  while (performance.now() - started < START_TIMEOUT_MS) {
+    if (exited) throw new Error(`${command.argv.join(' ')} exited before answering:\n${stderr}`);
+    try {
+      const reply = await post(command.url, body, ca);
+      if (reply.status === 200) {
+        return { process: child, startMs: performance.now() - started, firstReply: reply };
+      }
+      await stopServer(child);
+      throw new Error(`${command.url} answered HTTP ${reply.status}: ${reply.body.slice(0, 500)}`);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ECONNREFUSED' && code !== 'ECONNRESET') throw error;
+    }
+    await sleep(POLL_INTERVAL_MS);
+  }
+  await stopServer(child);
+  throw new Error(`${command.argv.join(' ')} answered no review within ${START_TIMEOUT_MS} ms:\n${stderr}`);
+}
+
+/** Peak resident set size (VmHWM) in MB, as the kernel counted it for the process so far. */
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmHWM:\s+(\d+) kB$/m.exec(status);
+  if (!match?.[1]) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return (Number(match[1]) * 1024) / 1e6;
+}
+
+/**
+ * CPU time the process has used so far, all its threads (GC and libuv too), in milliseconds.
+ * Per request it is a steadier figure than req/s on a busy machine: time the server waits for
+ * a core does not count.
+ */
+export function cpuTimeMs(pid: number): number {
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended between listing and reading
+    }
+  }
+  return ns / 1e6;
+}
+
+/** SIGTERM, then SIGKILL if the process is still there after a grace period. */
+export async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}

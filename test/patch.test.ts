@@ -1,0 +1,76 @@
+// Copy-on-write and diff: the cost of a review must follow what the mutation changes, not
+// the size of the object. Checked by structure (shared references, patch contents), not time.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { largeKnativeReview } from '../bench/cases.ts';
+import { functionNamed } from '../functions/index.ts';
+import { Denial } from '../shared/mutation.ts';
+import { changeCopy, diff } from '../shared/patch.ts';
+import { decodePatch } from '../shared/response.ts';
+import { apiserverVerdicts } from './support/apiserver.ts';
+import { answer, type Json, sharedFixture } from './support/reviews.ts';
+
+const knativePod = sharedFixture('knative-pod-netease-annotations.v1.json');
+const largePod = largeKnativeReview();
+const STAMP = { STAMP_LABELS: 'team=platform' };
+
+describe('copy-on-write', () => {
+  it('shares every subtree the mutation did not touch with the original, and leaves it unchanged', () => {
+    const original = largePod.request.object;
+    const before = JSON.stringify(original);
+    const mutation = functionNamed('volume-extension');
+    const context = {
+      request: largePod.request,
+      config: { annotationPrefix: 'knative.netease.dev', targetContainer: 'user-container' },
+      warn() {},
+    };
+    const changed: Json = changeCopy(original, (draft) => {
+      const result = mutation.mutate(draft, context);
+      assert.ok(!(result instanceof Denial));
+      return result;
+    });
+    assert.equal(JSON.stringify(original), before, 'the original was modified');
+    // Only the path to what changed is new: root, spec, the two arrays, the user container.
+    assert.notEqual(changed, original);
+    assert.notEqual(changed.spec.volumes, original.spec.volumes);
+    assert.notEqual(changed.spec.containers[0].volumeMounts, original.spec.containers[0].volumeMounts);
+    assert.equal(changed.metadata, original.metadata);
+    assert.equal(changed.spec.containers[0].env, original.spec.containers[0].env);
+    assert.equal(changed.spec.volumes[0], original.spec.volumes[0]);
+    for (let i = 1; i < original.spec.containers.length; i++) {
+      assert.equal(changed.spec.containers[i], original.spec.containers[i], `container ${i} was copied`);
+    }
+    assert.deepEqual(
+      diff(original, changed).map((op) => `${op.op} ${op.path}`),
+      ['add /spec/containers/0/volumeMounts/1', 'add /spec/volumes/1'],
+    );
+  });
+
+  it('gives no patch, and the very same object, when the mutation changes nothing', () => {
+    const original = knativePod.request.object;
+    assert.equal(original.metadata.labels.app, 'hello-00001');
+    const same = changeCopy(original, (draft: Json) => {
+      draft.metadata.labels.app = 'hello-00001';
+      return draft;
+    });
+    assert.equal(same, original);
+    assert.deepEqual(diff(original, same), []);
+  });
+});
+
+describe('patches do not grow with the object', () => {
+  it('each function patches the 1 MiB pod exactly as the 10 kB one, and the apiserver applies it', async () => {
+    const names = ['volume-extension', 'node-selector', 'label-stamping'];
+    const small = names.map((name) => answer(name, knativePod, STAMP));
+    const large = names.map((name) => answer(name, largePod, STAMP));
+    for (const [i, name] of names.entries()) {
+      const patch = decodePatch(large[i]?.response ?? { uid: '', allowed: false });
+      assert.ok(patch.length > 0, `${name}: no patch`);
+      assert.deepEqual(patch, decodePatch(small[i]?.response ?? { uid: '', allowed: false }), name);
+    }
+    const verdicts = await apiserverVerdicts(large.map((reply) => ({ request: largePod, reply })));
+    for (const [i, verdict] of verdicts.entries()) {
+      assert.ok(verdict.accepted && verdict.allowed, `${names[i]}: ${JSON.stringify(verdict).slice(0, 300)}`);
+    }
+  });
+});
