@@ -23,7 +23,7 @@ const LARGE_CASE = 'knative-1mib';
  * benchmarked (it is the same core without a runtime around it).
  */
 function judgedTargets(rows: readonly HttpRow[]): string[] {
-  const present = [...new Set(rows.map((r) => r.target))].filter((t) => t !== 'floor');
+  const present = [...new Set(rows.filter((r) => r.function !== null).map((r) => r.target))];
   const deployed = present.filter((t) => t !== 'core');
   return deployed.length > 0 ? deployed : present;
 }
@@ -35,8 +35,8 @@ function preferTracingOn(rows: HttpRow[]): HttpRow[] {
 }
 
 function describe(row: HttpRow | undefined, target: string): string {
-  const tracing = row?.tracing === 'n/a' ? 'tracing not switchable' : `tracing ${row?.tracing ?? '?'}`;
-  return `${target}, ${tracing}`;
+  const tracing = row?.tracing === 'n/a' ? 'tracing n/a' : `tracing ${row?.tracing ?? '?'}`;
+  return `${target} (${row?.scheme ?? '?'}), ${tracing}`;
 }
 
 export function evaluateGoals(rows: readonly HttpRow[], inProcess: readonly InProcessResult[]): GoalResult[] {
@@ -51,7 +51,7 @@ export function evaluateGoals(rows: readonly HttpRow[], inProcess: readonly InPr
     const ratio = main?.ratioToFloor ?? undefined;
     goals.push(
       {
-        goal: `${FUNCTION} req/s vs floor (${CASE}, 16 connections)`,
+        goal: `${FUNCTION} req/s vs floor of the same scheme (${CASE}, 16 connections)`,
         where,
         measured: ratio ?? null,
         unit: '×',

@@ -11,7 +11,7 @@ import { type BenchCase, benchCases } from './cases.ts';
 import { evaluateGoals, type GoalResult } from './goals.ts';
 import { type InProcessResult, measureInProcess } from './in-process.ts';
 import { cpuTimeMs, peakRssMb, type Reply, startServer, stopServer } from './server-process.ts';
-import { type BenchFunction, benchFunctions, type Target, targets } from './targets.ts';
+import { type BenchFunction, benchFunctions, floors, type Scheme, type Target, targets } from './targets.ts';
 import { makeCertificate } from './tls.ts';
 import { assertWrkInstalled, type LoadResult, load } from './wrk.ts';
 
@@ -19,7 +19,10 @@ export interface BenchOptions {
   durationSeconds: number;
   warmupSeconds: number;
   connections: number;
-  /** Only these targets / functions / cases (all when empty). The floor always runs. */
+  /**
+   * Only these targets / functions / cases. Empty: all cases, and the targets and functions not
+   * marked onRequest. The floors always run.
+   */
   targets: string[];
   functions: string[];
   cases: string[];
@@ -33,6 +36,7 @@ export type Tracing = 'on' | 'off' | 'n/a';
 export interface HttpRow {
   case: string;
   target: string;
+  scheme: Scheme;
   function: string | null;
   tracing: Tracing;
   startMs: number;
@@ -150,14 +154,17 @@ function runsOf(target: Target, functions: readonly BenchFunction[]): Run[] {
 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
-  const pick = <T extends { name: string }>(all: readonly T[], wanted: string[]) =>
-    wanted.length === 0 ? [...all] : all.filter((item) => wanted.includes(item.name));
+  const pick = <T extends { name: string; onRequest?: boolean }>(all: readonly T[], wanted: string[]) =>
+    wanted.length === 0
+      ? all.filter((item) => !item.onRequest)
+      : all.filter((item) => wanted.includes(item.name));
   const cases = pick(benchCases(), options.cases);
   const functions = pick(benchFunctions, options.functions);
-  const chosen = pick(targets, options.targets).filter((t) => t.name !== 'floor');
-  const floor = targets.find((t) => t.name === 'floor');
-  if (!floor) throw new Error('no floor target');
+  const chosen = pick(targets, options.targets);
+  const schemes = new Set(['https', ...chosen.map((t) => t.scheme)]);
+  const floorTargets = Object.values(floors).filter((floor) => schemes.has(floor.scheme));
   if (cases.length === 0) throw new Error(`no case named ${options.cases.join(', ')}`);
+  if (functions.length === 0) throw new Error(`no function named ${options.functions.join(', ')}`);
 
   await assertWrkInstalled();
   const workDir = mkdtempSync(join(tmpdir(), 'faas-admission-bench-'));
@@ -167,10 +174,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     for (const benchCase of cases) {
       const bodyFile = join(workDir, `${benchCase.name}.json`);
       writeFileSync(bodyFile, benchCase.body);
-      let floorRow: HttpRow | undefined;
-      for (const run of [...runsOf(floor, []), ...chosen.flatMap((t) => runsOf(t, functions))]) {
+      const floorRows = new Map<string, HttpRow>();
+      for (const run of [...floorTargets, ...chosen].flatMap((t) => runsOf(t, functions))) {
         const row = await measure(run, benchCase, bodyFile, tls, workDir, options);
-        floorRow ??= row;
+        const floorRow = floorRows.get(run.target.scheme) ?? row;
+        floorRows.set(run.target.scheme, floorRow);
         row.ratioToFloor = ratio(row.load.requestsPerSecond, floorRow.load.requestsPerSecond);
         row.cpuRatioToFloor = ratio(floorRow.cpuUsPerRequest, row.cpuUsPerRequest);
         http.push(row);
@@ -234,6 +242,7 @@ async function measure(
     const row: HttpRow = {
       case: benchCase.name,
       target: target.name,
+      scheme: target.scheme,
       function: fn?.name ?? null,
       tracing,
       startMs: Math.round(server.startMs),

@@ -2,7 +2,8 @@
 // answered review, its peak RSS read from the kernel, stopped by its pid.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ServerCommand {
@@ -28,8 +29,9 @@ export interface RunningServer {
 const START_TIMEOUT_MS = 20_000;
 const POLL_INTERVAL_MS = 5;
 
-/** POSTs `body` once on a fresh connection; rejects when nothing listens yet. */
+/** POSTs `body` once on a fresh connection (trusting `ca` for HTTPS); rejects when nothing listens yet. */
 export function post(url: string, body: string, ca: string): Promise<Reply> {
+  const request = url.startsWith('https:') ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(
       url,

@@ -10,6 +10,8 @@ export interface BenchFunction {
   readonly name: string;
   /** Configuration (environment variables) the function is benchmarked with. */
   readonly env: Readonly<Record<string, string>>;
+  /** Left out unless named in BENCH_FUNCTIONS (functions none of the cases is for). */
+  readonly onRequest?: boolean;
 }
 
 export const benchFunctions: readonly BenchFunction[] = [
@@ -19,56 +21,95 @@ export const benchFunctions: readonly BenchFunction[] = [
     name: 'label-stamping',
     env: { STAMP_LABELS: 'platform.example.com/team=platform,platform.example.com/admitted-by={user}' },
   },
+  {
+    name: 'sidecar-injection',
+    env: { SIDECAR_TEMPLATE_FILE: join(projectRoot, 'samples', 'sidecar-injection', 'template.yaml') },
+  },
+  {
+    name: 'image-mirror',
+    env: { IMAGE_MIRRORS: 'docker.io=mirror.example.com/hub,gcr.io=mirror.example.com/gcr' },
+  },
+  { name: 'config-volume', env: { POD_SELECTOR: 'serving.knative.dev/service' } },
+  // nodes/status only: on the pod cases it would only measure its skip.
+  {
+    name: 'node-oversale',
+    env: { OVERSALE_RULES: 'node-role.example.com/oversale=true:cpu=2,memory=1.5' },
+    onRequest: true,
+  },
 ];
+
+export type Scheme = 'https' | 'http';
 
 export interface TargetContext {
   readonly port: number;
   readonly tls: BenchTls;
-  /** Undefined for the floor, which runs no function. */
+  /** Undefined for the floors, which run no function. */
   readonly fn?: BenchFunction;
 }
 
 export interface Target {
   readonly name: string;
   readonly description: string;
-  /** False for the floor: one server, no function. */
+  /** Ratios are taken against the floor that speaks the same scheme. */
+  readonly scheme: Scheme;
+  /** False for the floors: one server, no function. */
   readonly perFunction: boolean;
   /** The environment that turns tracing on and off; absent where tracing cannot be switched. */
   readonly tracing?: { readonly on: Record<string, string>; readonly off: Record<string, string> };
+  /** Left out unless named in BENCH_TARGETS. */
+  readonly onRequest?: boolean;
   command(context: TargetContext): ServerCommand;
 }
 
 const node = process.execPath;
 const bareServer = join(projectRoot, 'bench', 'bare-server.ts');
 
-function tlsEnv({ tls }: TargetContext): Record<string, string> {
-  return { TLS_CERT_FILE: tls.certFile, TLS_KEY_FILE: tls.keyFile };
+function bare(context: TargetContext, scheme: Scheme, env: Record<string, string> = {}): ServerCommand {
+  const tls: Record<string, string> =
+    scheme === 'https' ? { TLS_CERT_FILE: context.tls.certFile, TLS_KEY_FILE: context.tls.keyFile } : {};
+  return {
+    argv: [node, bareServer],
+    env: { ...env, ...tls, PORT: String(context.port) },
+    url: `${scheme}://127.0.0.1:${context.port}/`,
+  };
 }
+
+export const floors: Record<Scheme, Target> = {
+  https: {
+    name: 'floor',
+    description: 'bare Node HTTPS server: parses the review, answers allowed: true, no patch',
+    scheme: 'https',
+    perFunction: false,
+    command: (context) => bare(context, 'https'),
+  },
+  http: {
+    name: 'floor-http',
+    description: 'the floor over plain HTTP, for runtimes that leave TLS to a proxy in front',
+    scheme: 'http',
+    perFunction: false,
+    command: (context) => bare(context, 'http'),
+  },
+};
 
 export const targets: readonly Target[] = [
   {
-    name: 'floor',
-    description: 'bare Node HTTPS server: parses the review, answers allowed: true, no patch',
-    perFunction: false,
-    command: (context) => ({
-      argv: [node, bareServer],
-      env: { ...tlsEnv(context), PORT: String(context.port) },
-      url: `https://127.0.0.1:${context.port}/`,
+    name: 'faas-js-runtime',
+    description:
+      'npm start with FUNCTION set: one function under faas-js-runtime, plain HTTP (TLS ends at the proxy in front)',
+    scheme: 'http',
+    perFunction: true,
+    command: ({ port, fn }) => ({
+      argv: [node, join(projectRoot, 'runtimes', 'start.ts')],
+      env: { ...fn?.env, FUNCTION: fn?.name ?? '', FUNC_PORT: String(port) },
+      url: `http://127.0.0.1:${port}/`,
     }),
   },
   {
     name: 'core',
-    description: 'the same bare HTTPS server answering with handleReview: the core without a runtime',
+    description: "the floor's HTTPS server answering with handleReview: the core without a runtime",
+    scheme: 'https',
     perFunction: true,
-    command: (context) => ({
-      argv: [node, bareServer],
-      env: {
-        ...context.fn?.env,
-        ...tlsEnv(context),
-        PORT: String(context.port),
-        FUNCTION: context.fn?.name ?? '',
-      },
-      url: `https://127.0.0.1:${context.port}/`,
-    }),
+    onRequest: true,
+    command: (context) => bare(context, 'https', { ...context.fn?.env, FUNCTION: context.fn?.name ?? '' }),
   },
 ];

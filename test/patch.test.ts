@@ -2,16 +2,16 @@
 // the size of the object. Checked by structure (shared references, patch contents), not time.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { largeKnativeReview } from '../bench/cases.ts';
 import { functionNamed } from '../functions/index.ts';
 import { Denial } from '../shared/mutation.ts';
 import { changeCopy, diff } from '../shared/patch.ts';
 import { decodePatch } from '../shared/response.ts';
 import { apiserverVerdicts } from './support/apiserver.ts';
+import { largeReview, MiB } from './support/large-review.ts';
 import { answer, type Json, sharedFixture } from './support/reviews.ts';
 
 const knativePod = sharedFixture('knative-pod-netease-annotations.v1.json');
-const largePod = largeKnativeReview();
+const largePod = largeReview(knativePod, MiB, 3);
 const STAMP = { STAMP_LABELS: 'team=platform' };
 
 describe('copy-on-write', () => {
