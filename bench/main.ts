@@ -4,6 +4,7 @@
 //   BENCH_DURATION=3     seconds of load per case and target (whole seconds, at least 1)
 //   BENCH_WARMUP=1       seconds of load before each measurement, not counted (0: none)
 //   BENCH_CONNECTIONS=16
+//   BENCH_WARM_STARTS=3  warm starts timed per server after its cold start (median reported)
 //   BENCH_TARGETS, BENCH_FUNCTIONS, BENCH_CASES   comma-separated names to run only those
 //   BENCH_IN_PROCESS=0   skip the in-process measurement
 //   BENCH_RESULTS_DIR=bench/results
@@ -34,6 +35,7 @@ const result = await runBench({
   durationSeconds: Math.round(number('BENCH_DURATION', 3, 1)),
   warmupSeconds: Math.round(number('BENCH_WARMUP', 1, 0)),
   connections: Math.round(number('BENCH_CONNECTIONS', 16, 1)),
+  warmStarts: Math.round(number('BENCH_WARM_STARTS', 3, 1)),
   targets: list('BENCH_TARGETS'),
   functions: list('BENCH_FUNCTIONS'),
   cases: list('BENCH_CASES'),

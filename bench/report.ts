@@ -39,7 +39,6 @@ export function httpTable(result: BenchResult): string {
       'p99 ms',
       '1-conn p50 ms',
       'peak RSS MB',
-      'start ms',
       'patch',
       'errors',
     ],
@@ -56,10 +55,16 @@ export function httpTable(result: BenchResult): string {
       fixed(row.load.latencyMs.p99, 2),
       fixed(row.singleConnection?.latencyMs.p50, 2),
       fixed(row.peakRssMb, 1),
-      String(row.startMs),
       row.function ? patchSummary(row) : '',
       String(row.load.errors),
     ]),
+  );
+}
+
+export function startsTable(result: BenchResult): string {
+  return table(
+    ['target', 'function', 'cold ms', 'warm ms'],
+    result.starts.map((s) => [s.target, s.function ?? '', String(s.coldMs), String(s.warmMs)]),
   );
 }
 
@@ -106,6 +111,9 @@ export function report(result: BenchResult): string {
     '',
     'Over HTTP (req/s × floor: the floor is a bare Node HTTPS server in the same run)',
     httpTable(result),
+    '',
+    'Start to first answered review (cold: empty compile cache, as a new container; warm: median of 3 restarts)',
+    startsTable(result),
     '',
     'In process (body text to reply text, no HTTP)',
     result.inProcess.length ? inProcessTable(result) : '(skipped)',

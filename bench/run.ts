@@ -2,15 +2,15 @@
 // off and on where it can be switched), each in a fresh server process; then the core in
 // process. Returns the figures; printing and saving are the caller's.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../test/support/apiserver.ts';
 import { type BenchCase, benchCases } from './cases.ts';
 import { evaluateGoals, type GoalResult } from './goals.ts';
 import { type InProcessResult, measureInProcess } from './in-process.ts';
-import { cpuTimeMs, peakRssMb, type Reply, startServer, stopServer } from './server-process.ts';
+import { cpuTimeMs, freePort, peakRssMb, type Reply, startServer, stopServer } from './server-process.ts';
+import { measureStarts, type StartRow } from './starts.ts';
 import { type BenchFunction, benchFunctions, floors, type Scheme, type Target, targets } from './targets.ts';
 import { makeCertificate } from './tls.ts';
 import { assertWrkInstalled, type LoadResult, load } from './wrk.ts';
@@ -19,6 +19,8 @@ export interface BenchOptions {
   durationSeconds: number;
   warmupSeconds: number;
   connections: number;
+  /** Warm starts per server, after its cold start; their median is reported. */
+  warmStarts: number;
   /**
    * Only these targets / functions / cases. Empty: all cases, and the targets and functions not
    * marked onRequest. The floors always run.
@@ -39,7 +41,9 @@ export interface HttpRow {
   scheme: Scheme;
   function: string | null;
   tracing: Tracing;
+  /** This process's start to first answer (compile cache warm; `starts` has the controlled figures). */
   startMs: number;
+  /** Kernel's high-water mark of resident memory, through warm-up and the measured load. */
   peakRssMb: number;
   /** The first reply: proof that the server did the work measured (a mutation, not a denial). */
   reply: { allowed: boolean; patch: string[] };
@@ -71,6 +75,7 @@ export interface BenchResult {
   options: Omit<BenchOptions, 'log'>;
   machine: Machine;
   cases: { name: string; description: string; bytes: number }[];
+  starts: StartRow[];
   http: HttpRow[];
   inProcess: InProcessResult[];
   goals: GoalResult[];
@@ -109,17 +114,6 @@ function ratio(numerator: number, denominator: number): number | null {
     : null;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
-  });
-}
-
 /** Reads the first reply and refuses to measure a server that answers something else. */
 function checkReply(reply: Reply, benchCase: BenchCase, where: string): HttpRow['reply'] {
   // biome-ignore lint/suspicious/noExplicitAny: a reply from the wire, checked field by field
@@ -140,7 +134,7 @@ function checkReply(reply: Reply, benchCase: BenchCase, where: string): HttpRow[
   return { allowed: response.allowed === true, patch: patch.map((op) => `${op.op} ${op.path}`) };
 }
 
-interface Run {
+export interface Run {
   target: Target;
   fn?: BenchFunction;
   tracing: Tracing;
@@ -169,14 +163,25 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   await assertWrkInstalled();
   const workDir = mkdtempSync(join(tmpdir(), 'faas-admission-bench-'));
   const http: HttpRow[] = [];
+  let starts: StartRow[] = [];
   try {
     const tls = makeCertificate(workDir);
+    // The servers' temp dir, where runtimes/start.ts keeps Node's compile cache: warm after the
+    // first start, as for a restarted container. measureStarts times cold starts apart.
+    const serverTmp = join(workDir, 'tmp');
+    mkdirSync(serverTmp);
+    const firstCase = cases[0] as BenchCase;
+    starts = await measureStarts(
+      [...floorTargets, ...chosen].flatMap((t) => runsOf(t, functions)).filter((r) => r.tracing !== 'on'),
+      firstCase,
+      { tls, workDir, warmStarts: options.warmStarts, log: options.log },
+    );
     for (const benchCase of cases) {
       const bodyFile = join(workDir, `${benchCase.name}.json`);
       writeFileSync(bodyFile, benchCase.body);
       const floorRows = new Map<string, HttpRow>();
       for (const run of [...floorTargets, ...chosen].flatMap((t) => runsOf(t, functions))) {
-        const row = await measure(run, benchCase, bodyFile, tls, workDir, options);
+        const row = await measure(run, benchCase, bodyFile, tls, workDir, serverTmp, options);
         const floorRow = floorRows.get(run.target.scheme) ?? row;
         floorRows.set(run.target.scheme, floorRow);
         row.ratioToFloor = ratio(row.load.requestsPerSecond, floorRow.load.requestsPerSecond);
@@ -208,9 +213,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     options: recorded,
     machine: machine(),
     cases: cases.map((c) => ({ name: c.name, description: c.description, bytes: Buffer.byteLength(c.body) })),
+    starts,
     http,
     inProcess,
-    goals: evaluateGoals(http, inProcess),
+    goals: evaluateGoals(http, starts, inProcess),
   };
 }
 
@@ -220,6 +226,7 @@ async function measure(
   bodyFile: string,
   tls: ReturnType<typeof makeCertificate>,
   workDir: string,
+  serverTmp: string,
   options: BenchOptions,
 ): Promise<HttpRow> {
   const where = [benchCase.name, target.name, fn?.name, tracing === 'n/a' ? '' : `tracing ${tracing}`]
@@ -229,7 +236,7 @@ async function measure(
   const port = await freePort();
   const base = target.command({ port, tls, ...(fn ? { fn } : {}) });
   const tracingEnv = tracing === 'n/a' ? {} : (target.tracing?.[tracing] ?? {});
-  const command = { ...base, env: { ...base.env, ...tracingEnv } };
+  const command = { ...base, env: { ...base.env, ...tracingEnv, TMPDIR: serverTmp } };
   const server = await startServer(command, benchCase.body, tls.cert);
   try {
     const reply = checkReply(server.firstReply, benchCase, where);

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ServerCommand {
@@ -88,6 +89,18 @@ export async function startServer(command: ServerCommand, body: string, ca: stri
   }
   await stopServer(child);
   throw new Error(`${command.argv.join(' ')} answered no review within ${START_TIMEOUT_MS} ms:\n${stderr}`);
+}
+
+/** A port nothing listens on now (the server under test is told to use it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+    });
+  });
 }
 
 /** Peak resident set size (VmHWM) in MB, as the kernel counted it for the process so far. */

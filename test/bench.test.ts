@@ -22,6 +22,7 @@ describe('npm run bench (harness smoke test)', () => {
         ...process.env,
         BENCH_DURATION: '1',
         BENCH_WARMUP: '0',
+        BENCH_WARM_STARTS: '1',
         BENCH_TARGETS: 'core',
         BENCH_FUNCTIONS: 'volume-extension',
         BENCH_CASES: 'knative',
@@ -61,7 +62,6 @@ describe('npm run bench (harness smoke test)', () => {
         row.load.latencyMs.p50,
         row.load.latencyMs.p99,
         row.peakRssMb,
-        row.startMs,
         row.cpuUsPerRequest,
         row.ratioToFloor,
       ]) {
@@ -70,6 +70,16 @@ describe('npm run bench (harness smoke test)', () => {
           `${row.target}: ${value}`,
         );
       }
+    }
+    assert.deepEqual(
+      result.starts.map((s) => [s.target, s.function]),
+      [
+        ['floor', null],
+        ['core', 'volume-extension'],
+      ],
+    );
+    for (const start of result.starts) {
+      assert.ok(start.coldMs > 0 && start.warmMs > 0, JSON.stringify(start));
     }
     const [floor, core] = result.http;
     assert.equal(floor?.ratioToFloor, 1);
