@@ -44,7 +44,7 @@ export function httpTable(result: BenchResult): string {
     ],
     result.http.map((row) => [
       row.case,
-      row.target,
+      row.floorRun ? `${row.target} (${row.floorRun})` : row.target,
       row.function ?? '',
       row.tracing,
       fixed(row.load.requestsPerSecond, 0),
@@ -109,7 +109,7 @@ export function report(result: BenchResult): string {
     machineLine(result),
     `cases:\n${cases}`,
     '',
-    'Over HTTP (req/s × floor: the floor is a bare Node HTTPS server in the same run)',
+    'Over HTTP (× floor: against the mean of the bare Node server of the same scheme, run first and last for each case)',
     httpTable(result),
     '',
     'Start to first answered review (cold: empty compile cache, as a new container; warm: median of 3 restarts)',

@@ -48,7 +48,9 @@ export interface HttpRow {
   /** The first reply: proof that the server did the work measured (a mutation, not a denial). */
   reply: { allowed: boolean; patch: string[] };
   load: LoadResult;
-  /** req/s divided by the floor's on the same case in this run. */
+  /** Floors only: measured before or after the targets of the case. */
+  floorRun?: 'first' | 'last';
+  /** req/s divided by the mean of the floor's two runs on the same case and scheme. */
   ratioToFloor: number | null;
   /** Server CPU time (all threads) per request during the measured load, in microseconds. */
   cpuUsPerRequest: number;
@@ -179,15 +181,35 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     for (const benchCase of cases) {
       const bodyFile = join(workDir, `${benchCase.name}.json`);
       writeFileSync(bodyFile, benchCase.body);
-      const floorRows = new Map<string, HttpRow>();
-      for (const run of [...floorTargets, ...chosen].flatMap((t) => runsOf(t, functions))) {
-        const row = await measure(run, benchCase, bodyFile, tls, workDir, serverTmp, options);
-        const floorRow = floorRows.get(run.target.scheme) ?? row;
-        floorRows.set(run.target.scheme, floorRow);
-        row.ratioToFloor = ratio(row.load.requestsPerSecond, floorRow.load.requestsPerSecond);
-        row.cpuRatioToFloor = ratio(floorRow.cpuUsPerRequest, row.cpuUsPerRequest);
-        http.push(row);
+      // The floors run first and again last: the machine's load may change while the targets
+      // run, so each target is compared with the mean of its floor's two runs.
+      const measureAll = async (runs: Run[]) => {
+        const rows: HttpRow[] = [];
+        for (const run of runs)
+          rows.push(await measure(run, benchCase, bodyFile, tls, workDir, serverTmp, options));
+        return rows;
+      };
+      const floorRuns = floorTargets.flatMap((t) => runsOf(t, functions));
+      const first = await measureAll(floorRuns);
+      const measured = await measureAll(chosen.flatMap((t) => runsOf(t, functions)));
+      const last = await measureAll(floorRuns);
+      for (const row of first) row.floorRun = 'first';
+      for (const row of last) row.floorRun = 'last';
+      const rows = [...first, ...measured, ...last];
+      for (const row of rows) {
+        const floorRows = [...first, ...last].filter((f) => f.scheme === row.scheme);
+        const mean = (value: (r: HttpRow) => number) =>
+          floorRows.reduce((sum, r) => sum + value(r), 0) / floorRows.length;
+        row.ratioToFloor = ratio(
+          row.load.requestsPerSecond,
+          mean((r) => r.load.requestsPerSecond),
+        );
+        row.cpuRatioToFloor = ratio(
+          mean((r) => r.cpuUsPerRequest),
+          row.cpuUsPerRequest,
+        );
       }
+      http.push(...rows);
     }
   } finally {
     rmSync(workDir, { recursive: true, force: true });
