@@ -25,6 +25,7 @@ export function describeLocation(path: readonly PropertyKey[]): string {
 /**
  * Parses annotation `key` as JSON and checks it with `schema`. Returns undefined when the
  * annotation is absent, the parsed value, or a denial (400) naming annotation, item, field.
+ * The value is frozen: it may be handed to later reviews too (see `remembered`).
  */
 export function readJsonAnnotation<S extends z.ZodType>(
   object: WithMetadata,
@@ -36,6 +37,10 @@ export function readJsonAnnotation<S extends z.ZodType>(
   // A pod's annotations are strings; a template inside another object (a Knative Service's)
   // may not have been checked by anyone yet.
   if (typeof text !== 'string') return deny(`annotation ${key}: must be a string of JSON`, 400);
+  return remembered(schema, key, text, () => parseJsonAnnotation(key, text, schema));
+}
+
+function parseJsonAnnotation<S extends z.ZodType>(key: string, text: string, schema: S): z.output<S> | Denial {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -51,6 +56,41 @@ export function readJsonAnnotation<S extends z.ZodType>(
     return where ? `${where}: ${issue.message}` : issue.message;
   });
   return deny(`annotation ${key}: ${problems.join('; ')}`, 400);
+}
+
+// Every pod of a Knative revision carries the same annotations, so the outcome for the last
+// texts seen is kept per schema: the next review skips the JSON parse and the checks.
+// Bounded in entries and in text size; outcomes are deep-frozen, since later reviews share them.
+const REMEMBERED_ENTRIES = 64;
+const REMEMBERED_TEXT_LENGTH = 16 * 1024;
+/** Per schema, per annotation key: text -> outcome, oldest first. */
+const rememberedOutcomes = new WeakMap<z.ZodType, Map<string, Map<string, unknown>>>();
+
+function remembered<T>(schema: z.ZodType, key: string, text: string, read: () => T): T {
+  if (text.length > REMEMBERED_TEXT_LENGTH) return deepFreeze(read());
+  let byKey = rememberedOutcomes.get(schema);
+  if (!byKey) {
+    byKey = new Map();
+    rememberedOutcomes.set(schema, byKey);
+  }
+  let outcomes = byKey.get(key);
+  if (!outcomes) {
+    outcomes = new Map();
+    byKey.set(key, outcomes);
+  }
+  if (outcomes.has(text)) return outcomes.get(text) as T;
+  const outcome = deepFreeze(read());
+  if (outcomes.size >= REMEMBERED_ENTRIES) outcomes.delete(outcomes.keys().next().value as string);
+  outcomes.set(text, outcome);
+  return outcome;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 /** Deeper than anything a volume or selector needs; bounds the recursion of later steps. */
