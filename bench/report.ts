@@ -1,5 +1,6 @@
 // The benchmark's figures as text tables, for the terminal and for docs/bench.md.
-import type { BenchResult, HttpRow } from './run.ts';
+import type { HttpRow } from './measure.ts';
+import type { BenchResult } from './run.ts';
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -63,8 +64,13 @@ export function httpTable(result: BenchResult): string {
 
 export function startsTable(result: BenchResult): string {
   return table(
-    ['target', 'function', 'cold ms', 'warm ms'],
-    result.starts.map((s) => [s.target, s.function ?? '', String(s.coldMs), String(s.warmMs)]),
+    ['target', 'functions served', 'cold ms', 'warm ms'],
+    result.starts.map((s) => [
+      s.target,
+      s.functions.length > 1 ? `all ${s.functions.length}` : (s.functions[0] ?? ''),
+      String(s.coldMs),
+      String(s.warmMs),
+    ]),
   );
 }
 
@@ -112,7 +118,7 @@ export function report(result: BenchResult): string {
     'Over HTTP (× floor: against the mean of the bare Node server of the same scheme, run first and last for each case)',
     httpTable(result),
     '',
-    'Start to first answered review (cold: empty compile cache, as a new container; warm: median of 3 restarts)',
+    `Start to first answered review (cold: empty compile cache, as a new container; warm: median of ${result.options.warmStarts} restarts)`,
     startsTable(result),
     '',
     'In process (body text to reply text, no HTTP)',

@@ -1,5 +1,5 @@
-// Runs the benchmark: every case against the floor and every target (each function, tracing
-// off and on where it can be switched), each in a fresh server process; then the core in
+// Runs the benchmark: start times, then every case against the floors and every target (each
+// function, tracing off and on where it can be switched), each process fresh; then the core in
 // process. Returns the figures; printing and saving are the caller's.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,11 +9,13 @@ import { projectRoot } from '../test/support/apiserver.ts';
 import { type BenchCase, benchCases } from './cases.ts';
 import { evaluateGoals, type GoalResult } from './goals.ts';
 import { type InProcessResult, measureInProcess } from './in-process.ts';
-import { cpuTimeMs, freePort, peakRssMb, type Reply, startServer, stopServer } from './server-process.ts';
+import { type HttpRow, type MeasureOptions, measureRun, type Run, runsOf } from './measure.ts';
 import { measureStarts, type StartRow } from './starts.ts';
-import { type BenchFunction, benchFunctions, floors, type Scheme, type Target, targets } from './targets.ts';
+import { benchFunctions, floors, targets } from './targets.ts';
 import { makeCertificate } from './tls.ts';
-import { assertWrkInstalled, type LoadResult, load } from './wrk.ts';
+import { assertWrkInstalled } from './wrk.ts';
+
+export type { HttpRow } from './measure.ts';
 
 export interface BenchOptions {
   durationSeconds: number;
@@ -31,33 +33,6 @@ export interface BenchOptions {
   /** Skip the in-process measurement. */
   skipInProcess: boolean;
   log: (line: string) => void;
-}
-
-export type Tracing = 'on' | 'off' | 'n/a';
-
-export interface HttpRow {
-  case: string;
-  target: string;
-  scheme: Scheme;
-  function: string | null;
-  tracing: Tracing;
-  /** This process's start to first answer (compile cache warm; `starts` has the controlled figures). */
-  startMs: number;
-  /** Kernel's high-water mark of resident memory, through warm-up and the measured load. */
-  peakRssMb: number;
-  /** The first reply: proof that the server did the work measured (a mutation, not a denial). */
-  reply: { allowed: boolean; patch: string[] };
-  load: LoadResult;
-  /** Floors only: measured before or after the targets of the case. */
-  floorRun?: 'first' | 'last';
-  /** req/s divided by the mean of the floor's two runs on the same case and scheme. */
-  ratioToFloor: number | null;
-  /** Server CPU time (all threads) per request during the measured load, in microseconds. */
-  cpuUsPerRequest: number;
-  /** The floor's CPU per request divided by this one's: like ratioToFloor, but steadier on a busy machine. */
-  cpuRatioToFloor: number | null;
-  /** One connection, one request at a time (cases whose goal is a time per review). */
-  singleConnection?: LoadResult;
 }
 
 export interface Machine {
@@ -94,17 +69,12 @@ function machine(): Machine {
   };
 }
 
+/** The commit measured, `+changes` when the code served differs from it. */
 function commit(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8' }).trim();
   try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: projectRoot,
-      encoding: 'utf8',
-    });
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'shared', 'functions', 'runtimes'], {
-      cwd: projectRoot,
-      encoding: 'utf8',
-    });
-    return `${head.trim()}${dirty.trim() ? '+changes' : ''}`;
+    const dirty = git('status', '--porcelain', '--', 'shared', 'functions', 'runtimes');
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? '+changes' : ''}`;
   } catch {
     return 'unknown';
   }
@@ -116,36 +86,21 @@ function ratio(numerator: number, denominator: number): number | null {
     : null;
 }
 
-/** Reads the first reply and refuses to measure a server that answers something else. */
-function checkReply(reply: Reply, benchCase: BenchCase, where: string): HttpRow['reply'] {
-  // biome-ignore lint/suspicious/noExplicitAny: a reply from the wire, checked field by field
-  let review: any;
-  try {
-    review = JSON.parse(reply.body);
-  } catch {
-    throw new Error(`${where}: the reply is not JSON: ${reply.body.slice(0, 200)}`);
+/** Compares every row with the mean of the two runs of the floor of its scheme. */
+function setRatios(rows: HttpRow[]): void {
+  for (const row of rows) {
+    const floorRows = rows.filter((f) => f.floorRun && f.scheme === row.scheme);
+    const mean = (value: (r: HttpRow) => number) =>
+      floorRows.reduce((sum, r) => sum + value(r), 0) / floorRows.length;
+    row.ratioToFloor = ratio(
+      row.load.requestsPerSecond,
+      mean((r) => r.load.requestsPerSecond),
+    );
+    row.cpuRatioToFloor = ratio(
+      mean((r) => r.cpuUsPerRequest),
+      row.cpuUsPerRequest,
+    );
   }
-  const uid = benchCase.review.request.uid;
-  if (review?.kind !== 'AdmissionReview' || review.response?.uid !== uid) {
-    throw new Error(`${where}: not an AdmissionReview for uid ${uid}: ${reply.body.slice(0, 300)}`);
-  }
-  const response = review.response;
-  const patch: { op: string; path: string }[] = response.patch
-    ? JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8'))
-    : [];
-  return { allowed: response.allowed === true, patch: patch.map((op) => `${op.op} ${op.path}`) };
-}
-
-export interface Run {
-  target: Target;
-  fn?: BenchFunction;
-  tracing: Tracing;
-}
-
-function runsOf(target: Target, functions: readonly BenchFunction[]): Run[] {
-  const modes: Tracing[] = target.tracing ? ['off', 'on'] : ['n/a'];
-  if (!target.perFunction) return [{ target, tracing: 'n/a' }];
-  return functions.flatMap((fn) => modes.map((tracing) => ({ target, fn, tracing })));
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
@@ -158,7 +113,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const functions = pick(benchFunctions, options.functions);
   const chosen = pick(targets, options.targets);
   const schemes = new Set(['https', ...chosen.map((t) => t.scheme)]);
-  const floorTargets = Object.values(floors).filter((floor) => schemes.has(floor.scheme));
+  const floorRuns = Object.values(floors)
+    .filter((floor) => schemes.has(floor.scheme))
+    .flatMap((floor) => runsOf(floor, functions));
+  const targetRuns = chosen.flatMap((t) => runsOf(t, functions));
   if (cases.length === 0) throw new Error(`no case named ${options.cases.join(', ')}`);
   if (functions.length === 0) throw new Error(`no function named ${options.functions.join(', ')}`);
 
@@ -168,47 +126,33 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   let starts: StartRow[] = [];
   try {
     const tls = makeCertificate(workDir);
-    // The servers' temp dir, where runtimes/start.ts keeps Node's compile cache: warm after the
-    // first start, as for a restarted container. measureStarts times cold starts apart.
+    // The servers' temp dir, where npm start keeps Node's compile cache: warm after the first
+    // start, as for a restarted container. measureStarts times cold starts apart.
     const serverTmp = join(workDir, 'tmp');
     mkdirSync(serverTmp);
-    const firstCase = cases[0] as BenchCase;
+    const measureOptions: MeasureOptions = { ...options, tls, workDir, serverTmp };
     starts = await measureStarts(
-      [...floorTargets, ...chosen].flatMap((t) => runsOf(t, functions)).filter((r) => r.tracing !== 'on'),
-      firstCase,
+      [...floorRuns, ...targetRuns].filter((r) => r.tracing !== 'on'),
+      cases[0] as BenchCase,
       { tls, workDir, warmStarts: options.warmStarts, log: options.log },
     );
     for (const benchCase of cases) {
       const bodyFile = join(workDir, `${benchCase.name}.json`);
       writeFileSync(bodyFile, benchCase.body);
-      // The floors run first and again last: the machine's load may change while the targets
-      // run, so each target is compared with the mean of its floor's two runs.
       const measureAll = async (runs: Run[]) => {
         const rows: HttpRow[] = [];
-        for (const run of runs)
-          rows.push(await measure(run, benchCase, bodyFile, tls, workDir, serverTmp, options));
+        for (const run of runs) rows.push(...(await measureRun(run, benchCase, bodyFile, measureOptions)));
         return rows;
       };
-      const floorRuns = floorTargets.flatMap((t) => runsOf(t, functions));
+      // The floors run first and again last: the machine's load may change while the targets
+      // run, so each target is compared with the mean of its floor's two runs.
       const first = await measureAll(floorRuns);
-      const measured = await measureAll(chosen.flatMap((t) => runsOf(t, functions)));
+      const measured = await measureAll(targetRuns);
       const last = await measureAll(floorRuns);
       for (const row of first) row.floorRun = 'first';
       for (const row of last) row.floorRun = 'last';
       const rows = [...first, ...measured, ...last];
-      for (const row of rows) {
-        const floorRows = [...first, ...last].filter((f) => f.scheme === row.scheme);
-        const mean = (value: (r: HttpRow) => number) =>
-          floorRows.reduce((sum, r) => sum + value(r), 0) / floorRows.length;
-        row.ratioToFloor = ratio(
-          row.load.requestsPerSecond,
-          mean((r) => r.load.requestsPerSecond),
-        );
-        row.cpuRatioToFloor = ratio(
-          mean((r) => r.cpuUsPerRequest),
-          row.cpuUsPerRequest,
-        );
-      }
+      setRatios(rows);
       http.push(...rows);
     }
   } finally {
@@ -240,57 +184,4 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     inProcess,
     goals: evaluateGoals(http, starts, inProcess),
   };
-}
-
-async function measure(
-  { target, fn, tracing }: Run,
-  benchCase: BenchCase,
-  bodyFile: string,
-  tls: ReturnType<typeof makeCertificate>,
-  workDir: string,
-  serverTmp: string,
-  options: BenchOptions,
-): Promise<HttpRow> {
-  const where = [benchCase.name, target.name, fn?.name, tracing === 'n/a' ? '' : `tracing ${tracing}`]
-    .filter(Boolean)
-    .join(' ');
-  options.log(where);
-  const port = await freePort();
-  const base = target.command({ port, tls, ...(fn ? { fn } : {}) });
-  const tracingEnv = tracing === 'n/a' ? {} : (target.tracing?.[tracing] ?? {});
-  const command = { ...base, env: { ...base.env, ...tracingEnv, TMPDIR: serverTmp } };
-  const server = await startServer(command, benchCase.body, tls.cert);
-  try {
-    const reply = checkReply(server.firstReply, benchCase, where);
-    const pid = server.process.pid as number;
-    const loadOptions = { url: command.url, bodyFile, workDir, connections: options.connections };
-    if (options.warmupSeconds > 0) await load({ ...loadOptions, durationSeconds: options.warmupSeconds });
-    const cpuBefore = cpuTimeMs(pid);
-    const measured = await load({ ...loadOptions, durationSeconds: options.durationSeconds });
-    const cpuMs = cpuTimeMs(pid) - cpuBefore;
-    const row: HttpRow = {
-      case: benchCase.name,
-      target: target.name,
-      scheme: target.scheme,
-      function: fn?.name ?? null,
-      tracing,
-      startMs: Math.round(server.startMs),
-      peakRssMb: Math.round(peakRssMb(pid) * 10) / 10,
-      reply,
-      load: measured,
-      ratioToFloor: null,
-      cpuUsPerRequest: measured.requests > 0 ? Math.round((cpuMs * 1000) / measured.requests) : Number.NaN,
-      cpuRatioToFloor: null,
-    };
-    if (benchCase.singleConnection) {
-      row.singleConnection = await load({
-        ...loadOptions,
-        connections: 1,
-        durationSeconds: Math.max(1, options.durationSeconds / 2),
-      });
-    }
-    return row;
-  } finally {
-    await stopServer(server.process);
-  }
 }

@@ -10,8 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface ServerCommand {
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string>>;
-  /** Where reviews are POSTed. */
-  readonly url: string;
+  /** Where reviews for `fn` are POSTed (floors and one-function servers ignore it). */
+  url(fn?: string): string;
 }
 
 export interface Reply {
@@ -56,7 +56,13 @@ export function post(url: string, body: string, ca: string): Promise<Reply> {
   });
 }
 
-export async function startServer(command: ServerCommand, body: string, ca: string): Promise<RunningServer> {
+/** Spawns `command` and POSTs `body` to `url` until it is answered. */
+export async function startServer(
+  command: ServerCommand,
+  url: string,
+  body: string,
+  ca: string,
+): Promise<RunningServer> {
   const [program, ...args] = command.argv;
   if (!program) throw new Error('empty command');
   const started = performance.now();
@@ -75,12 +81,12 @@ export async function startServer(command: ServerCommand, body: string, ca: stri
   while (performance.now() - started < START_TIMEOUT_MS) {
     if (exited) throw new Error(`${command.argv.join(' ')} exited before answering:\n${stderr}`);
     try {
-      const reply = await post(command.url, body, ca);
+      const reply = await post(url, body, ca);
       if (reply.status === 200) {
         return { process: child, startMs: performance.now() - started, firstReply: reply };
       }
       await stopServer(child);
-      throw new Error(`${command.url} answered HTTP ${reply.status}: ${reply.body.slice(0, 500)}`);
+      throw new Error(`${url} answered HTTP ${reply.status}: ${reply.body.slice(0, 500)}`);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ECONNREFUSED' && code !== 'ECONNRESET') throw error;

@@ -5,13 +5,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchCase } from './cases.ts';
-import type { Run } from './run.ts';
+import { commandOf, type Run } from './measure.ts';
 import { freePort, startServer, stopServer } from './server-process.ts';
 import type { BenchTls } from './tls.ts';
 
 export interface StartRow {
   target: string;
-  function: string | null;
+  /** The functions the process serves (none for a floor). */
+  functions: string[];
   coldMs: number;
   /** Median of the warm starts. */
   warmMs: number;
@@ -28,26 +29,23 @@ export async function measureStarts(
   }: { tls: BenchTls; workDir: string; warmStarts: number; log: (line: string) => void },
 ): Promise<StartRow[]> {
   const rows: StartRow[] = [];
-  for (const [i, { target, fn }] of runs.entries()) {
-    log(`start ${target.name} ${fn?.name ?? ''}`);
+  for (const [i, run] of runs.entries()) {
+    const functions = run.functions.map((fn) => fn.name);
+    log(`start ${run.target.name} ${functions.join(', ')}`);
     const tmp = join(workDir, `start-${i}`);
     mkdirSync(tmp);
     const times: number[] = [];
     for (let n = 0; n <= warmStarts; n++) {
-      const base = target.command({ port: await freePort(), tls, ...(fn ? { fn } : {}) });
-      const server = await startServer(
-        { ...base, env: { ...base.env, TMPDIR: tmp } },
-        benchCase.body,
-        tls.cert,
-      );
+      const command = commandOf(run, await freePort(), tls, tmp);
+      const server = await startServer(command, command.url(functions[0]), benchCase.body, tls.cert);
       await stopServer(server.process);
       times.push(Math.round(server.startMs));
     }
     const [cold = Number.NaN, ...warm] = times;
     warm.sort((a, b) => a - b);
     rows.push({
-      target: target.name,
-      function: fn?.name ?? null,
+      target: run.target.name,
+      functions,
       coldMs: cold,
       warmMs: warm[Math.floor(warm.length / 2)] ?? Number.NaN,
     });

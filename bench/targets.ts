@@ -43,8 +43,8 @@ export type Scheme = 'https' | 'http';
 export interface TargetContext {
   readonly port: number;
   readonly tls: BenchTls;
-  /** Undefined for the floors, which run no function. */
-  readonly fn?: BenchFunction;
+  /** The functions the process serves: none for the floors, one, or every benchmarked one. */
+  readonly functions: readonly BenchFunction[];
 }
 
 export interface Target {
@@ -52,8 +52,8 @@ export interface Target {
   readonly description: string;
   /** Ratios are taken against the floor that speaks the same scheme. */
   readonly scheme: Scheme;
-  /** False for the floors: one server, no function. */
-  readonly perFunction: boolean;
+  /** A floor serves nothing; a runtime serves one function per process, or every function in one. */
+  readonly serves: 'nothing' | 'one-function' | 'every-function';
   /** The environment that turns tracing on and off; absent where tracing cannot be switched. */
   readonly tracing?: { readonly on: Record<string, string>; readonly off: Record<string, string> };
   /** Left out unless named in BENCH_TARGETS. */
@@ -62,15 +62,28 @@ export interface Target {
 }
 
 const node = process.execPath;
+const startScript = join(projectRoot, 'runtimes', 'start.ts');
 const bareServer = join(projectRoot, 'bench', 'bare-server.ts');
 
-function bare(context: TargetContext, scheme: Scheme, env: Record<string, string> = {}): ServerCommand {
-  const tls: Record<string, string> =
-    scheme === 'https' ? { TLS_CERT_FILE: context.tls.certFile, TLS_KEY_FILE: context.tls.keyFile } : {};
+function tlsEnv({ tls }: TargetContext): Record<string, string> {
+  return { TLS_CERT_FILE: tls.certFile, TLS_KEY_FILE: tls.keyFile };
+}
+
+/** Every function's configuration in one environment, for a process that serves them all. */
+function functionsEnv({ functions }: TargetContext): Record<string, string> {
+  return Object.assign({}, ...functions.map((fn) => fn.env));
+}
+
+function bare(context: TargetContext, scheme: Scheme): ServerCommand {
+  const [fn] = context.functions;
   return {
     argv: [node, bareServer],
-    env: { ...env, ...tls, PORT: String(context.port) },
-    url: `${scheme}://127.0.0.1:${context.port}/`,
+    env: {
+      ...(scheme === 'https' ? tlsEnv(context) : {}),
+      ...(fn ? { ...fn.env, FUNCTION: fn.name } : {}),
+      PORT: String(context.port),
+    },
+    url: () => `${scheme}://127.0.0.1:${context.port}/`,
   };
 }
 
@@ -79,37 +92,52 @@ export const floors: Record<Scheme, Target> = {
     name: 'floor',
     description: 'bare Node HTTPS server: parses the review, answers allowed: true, no patch',
     scheme: 'https',
-    perFunction: false,
+    serves: 'nothing',
     command: (context) => bare(context, 'https'),
   },
   http: {
     name: 'floor-http',
     description: 'the floor over plain HTTP, for runtimes that leave TLS to a proxy in front',
     scheme: 'http',
-    perFunction: false,
+    serves: 'nothing',
     command: (context) => bare(context, 'http'),
   },
 };
 
 export const targets: readonly Target[] = [
   {
+    name: 'standalone',
+    description: 'npm start without FUNCTION: every function on one HTTPS port, at /<function>',
+    scheme: 'https',
+    serves: 'every-function',
+    command: (context) => ({
+      argv: [node, startScript],
+      env: { ...functionsEnv(context), ...tlsEnv(context), PORT: String(context.port) },
+      url: (fn) => `https://127.0.0.1:${context.port}/${fn ?? ''}`,
+    }),
+  },
+  {
     name: 'faas-js-runtime',
     description:
       'npm start with FUNCTION set: one function under faas-js-runtime, plain HTTP (TLS ends at the proxy in front)',
     scheme: 'http',
-    perFunction: true,
-    command: ({ port, fn }) => ({
-      argv: [node, join(projectRoot, 'runtimes', 'start.ts')],
-      env: { ...fn?.env, FUNCTION: fn?.name ?? '', FUNC_PORT: String(port) },
-      url: `http://127.0.0.1:${port}/`,
+    serves: 'one-function',
+    command: (context) => ({
+      argv: [node, startScript],
+      env: {
+        ...functionsEnv(context),
+        FUNCTION: context.functions[0]?.name ?? '',
+        FUNC_PORT: String(context.port),
+      },
+      url: () => `http://127.0.0.1:${context.port}/`,
     }),
   },
   {
     name: 'core',
     description: "the floor's HTTPS server answering with handleReview: the core without a runtime",
     scheme: 'https',
-    perFunction: true,
+    serves: 'one-function',
     onRequest: true,
-    command: (context) => bare(context, 'https', { ...context.fn?.env, FUNCTION: context.fn?.name ?? '' }),
+    command: (context) => bare(context, 'https'),
   },
 ];

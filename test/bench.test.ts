@@ -73,10 +73,10 @@ describe('npm run bench (harness smoke test)', () => {
       }
     }
     assert.deepEqual(
-      result.starts.map((s) => [s.target, s.function]),
+      result.starts.map((s) => [s.target, s.functions]),
       [
-        ['floor', null],
-        ['core', 'volume-extension'],
+        ['floor', []],
+        ['core', ['volume-extension']],
       ],
     );
     for (const start of result.starts) {

@@ -1,0 +1,156 @@
+// One server process under load: started fresh, its first reply checked, then for each function
+// it serves a warm-up and a measured run with wrk, its CPU time and peak RSS read from /proc.
+import type { BenchCase } from './cases.ts';
+import {
+  cpuTimeMs,
+  freePort,
+  peakRssMb,
+  post,
+  type Reply,
+  type ServerCommand,
+  startServer,
+  stopServer,
+} from './server-process.ts';
+import type { BenchFunction, Scheme, Target } from './targets.ts';
+import type { BenchTls } from './tls.ts';
+import { type LoadResult, load } from './wrk.ts';
+
+export type Tracing = 'on' | 'off' | 'n/a';
+
+/** One server process to measure: a target, the functions it serves, tracing on or off. */
+export interface Run {
+  target: Target;
+  functions: readonly BenchFunction[];
+  tracing: Tracing;
+}
+
+export interface HttpRow {
+  case: string;
+  target: string;
+  scheme: Scheme;
+  function: string | null;
+  tracing: Tracing;
+  /** This process's start to first answer (compile cache warm; `starts` has the controlled figures). */
+  startMs: number;
+  /**
+   * The kernel's high-water mark of resident memory over the process's life, warm-ups and loads
+   * included (one figure for every function of a process that serves them all).
+   */
+  peakRssMb: number;
+  /** The first reply: proof that the server did the work measured (a mutation, not a denial). */
+  reply: { allowed: boolean; patch: string[] };
+  load: LoadResult;
+  /** Floors only: measured before or after the targets of the case. */
+  floorRun?: 'first' | 'last';
+  /** req/s divided by the mean of the floor's two runs on the same case and scheme. */
+  ratioToFloor: number | null;
+  /** Server CPU time (all threads) per request during the measured load, in microseconds. */
+  cpuUsPerRequest: number;
+  /** The floor's CPU per request divided by this one's: like ratioToFloor, but steadier on a busy machine. */
+  cpuRatioToFloor: number | null;
+  /** One connection, one request at a time (cases whose goal is a time per review). */
+  singleConnection?: LoadResult;
+}
+
+export interface MeasureOptions {
+  durationSeconds: number;
+  warmupSeconds: number;
+  connections: number;
+  tls: BenchTls;
+  workDir: string;
+  /** TMPDIR of the servers: where npm start keeps its compile cache. */
+  serverTmp: string;
+  log: (line: string) => void;
+}
+
+/** The processes to measure for `target`: tracing off and on where it can be switched. */
+export function runsOf(target: Target, functions: readonly BenchFunction[]): Run[] {
+  const modes: Tracing[] = target.tracing ? ['off', 'on'] : ['n/a'];
+  if (target.serves === 'nothing') return [{ target, functions: [], tracing: 'n/a' }];
+  if (target.serves === 'every-function') return modes.map((tracing) => ({ target, functions, tracing }));
+  return functions.flatMap((fn) => modes.map((tracing) => ({ target, functions: [fn], tracing })));
+}
+
+/** The command of a run, with its tracing switch and temp dir. */
+export function commandOf({ target, functions, tracing }: Run, port: number, tls: BenchTls, tmp: string) {
+  const base = target.command({ port, tls, functions });
+  const tracingEnv = tracing === 'n/a' ? {} : (target.tracing?.[tracing] ?? {});
+  return { ...base, env: { ...base.env, ...tracingEnv, TMPDIR: tmp } } satisfies ServerCommand;
+}
+
+/** Reads a reply and refuses to measure a server that answers something else. */
+export function checkReply(reply: Reply, benchCase: BenchCase, where: string): HttpRow['reply'] {
+  // biome-ignore lint/suspicious/noExplicitAny: a reply from the wire, checked field by field
+  let review: any;
+  try {
+    review = JSON.parse(reply.body);
+  } catch {
+    throw new Error(`${where}: the reply is not JSON: ${reply.body.slice(0, 200)}`);
+  }
+  const uid = benchCase.review.request.uid;
+  if (reply.status !== 200 || review?.kind !== 'AdmissionReview' || review.response?.uid !== uid) {
+    throw new Error(`${where}: not an AdmissionReview for uid ${uid}: ${reply.body.slice(0, 300)}`);
+  }
+  const response = review.response;
+  const patch: { op: string; path: string }[] = response.patch
+    ? JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8'))
+    : [];
+  return { allowed: response.allowed === true, patch: patch.map((op) => `${op.op} ${op.path}`) };
+}
+
+export async function measureRun(
+  run: Run,
+  benchCase: BenchCase,
+  bodyFile: string,
+  options: MeasureOptions,
+): Promise<HttpRow[]> {
+  const { target, tracing } = run;
+  const command = commandOf(run, await freePort(), options.tls, options.serverTmp);
+  const served = run.functions.length > 0 ? run.functions : [undefined];
+  const server = await startServer(command, command.url(served[0]?.name), benchCase.body, options.tls.cert);
+  const pid = server.process.pid as number;
+  const rows: HttpRow[] = [];
+  try {
+    for (const fn of served) {
+      const where = [benchCase.name, target.name, fn?.name, tracing === 'n/a' ? '' : `tracing ${tracing}`]
+        .filter(Boolean)
+        .join(' ');
+      options.log(where);
+      const url = command.url(fn?.name);
+      const first = rows.length === 0 ? server.firstReply : await post(url, benchCase.body, options.tls.cert);
+      const reply = checkReply(first, benchCase, where);
+      const loadOptions = { url, bodyFile, workDir: options.workDir, connections: options.connections };
+      if (options.warmupSeconds > 0) await load({ ...loadOptions, durationSeconds: options.warmupSeconds });
+      const cpuBefore = cpuTimeMs(pid);
+      const measured = await load({ ...loadOptions, durationSeconds: options.durationSeconds });
+      const cpuMs = cpuTimeMs(pid) - cpuBefore;
+      const row: HttpRow = {
+        case: benchCase.name,
+        target: target.name,
+        scheme: target.scheme,
+        function: fn?.name ?? null,
+        tracing,
+        startMs: Math.round(server.startMs),
+        peakRssMb: Number.NaN,
+        reply,
+        load: measured,
+        ratioToFloor: null,
+        cpuUsPerRequest: measured.requests > 0 ? Math.round((cpuMs * 1000) / measured.requests) : Number.NaN,
+        cpuRatioToFloor: null,
+      };
+      if (benchCase.singleConnection) {
+        row.singleConnection = await load({
+          ...loadOptions,
+          connections: 1,
+          durationSeconds: Math.max(1, options.durationSeconds / 2),
+        });
+      }
+      rows.push(row);
+    }
+    const peak = Math.round(peakRssMb(pid) * 10) / 10;
+    for (const row of rows) row.peakRssMb = peak;
+    return rows;
+  } finally {
+    await stopServer(server.process);
+  }
+}
