@@ -121,6 +121,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   if (functions.length === 0) throw new Error(`no function named ${options.functions.join(', ')}`);
 
   await assertWrkInstalled();
+  for (const target of chosen) target.prepare?.(options.log);
   const workDir = mkdtempSync(join(tmpdir(), 'faas-admission-bench-'));
   const http: HttpRow[] = [];
   let starts: StartRow[] = [];

@@ -1,6 +1,7 @@
 // What the benchmark runs: each target is one entry here, a way to start a server that
 // answers reviews. Functions are benchmarked with the configuration below, chosen so that
 // the Knative review is mutated, not skipped or denied.
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot } from '../test/support/apiserver.ts';
 import type { ServerCommand } from './server-process.ts';
@@ -58,6 +59,8 @@ export interface Target {
   readonly tracing?: { readonly on: Record<string, string>; readonly off: Record<string, string> };
   /** Left out unless named in BENCH_TARGETS. */
   readonly onRequest?: boolean;
+  /** Run once before the target's first process (a build). */
+  prepare?(log: (line: string) => void): void;
   command(context: TargetContext): ServerCommand;
 }
 
@@ -128,6 +131,35 @@ export const targets: readonly Target[] = [
         ...functionsEnv(context),
         FUNCTION: context.functions[0]?.name ?? '',
         FUNC_PORT: String(context.port),
+      },
+      url: () => `http://127.0.0.1:${context.port}/`,
+    }),
+  },
+  {
+    name: 'openfaas',
+    description:
+      "the OpenFaaS image's command: compiled JavaScript (npm run build), one function, plain HTTP (TLS ends at the proxy in front)",
+    scheme: 'http',
+    serves: 'one-function',
+    prepare(log) {
+      log('openfaas: npm run build (dist/)');
+      execFileSync(
+        node,
+        [join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+        {
+          cwd: projectRoot,
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      );
+    },
+    command: (context) => ({
+      argv: [node, '--enable-source-maps', join(projectRoot, 'dist', 'runtimes', 'openfaas.js')],
+      env: {
+        ...functionsEnv(context),
+        FUNCTION: context.functions[0]?.name ?? '',
+        NODE_ENV: 'production',
+        HOST: '127.0.0.1',
+        PORT: String(context.port),
       },
       url: () => `http://127.0.0.1:${context.port}/`,
     }),
