@@ -1,7 +1,7 @@
 // Mutate a copy, diff once. The copy is copy-on-write (immer): untouched subtrees stay the
-// very same objects, and fast-json-patch's diff skips identical references, so the cost of
-// a review grows with what the mutation changes, not with the size of the object.
-import jsonPatch, { type Operation } from 'fast-json-patch';
+// very same objects, and the diff skips identical references, so the cost of a review grows
+// with what the mutation changes, not with the size of the object.
+import type { Operation } from 'fast-json-patch';
 import { enableArrayMethods, Immer, isDraft } from 'immer';
 
 // find/some/filter/push on a draft array without a proxy per element: mutations search
@@ -24,7 +24,55 @@ export function changeCopy<T extends object>(original: T, change: (draft: T) => 
   }) as T;
 }
 
-/** The minimal RFC 6902 patch from `before` to `after` (keys escaped with ~0 and ~1). */
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null;
+
+/** A key as a JSON pointer segment: `~` is written `~0`, `/` is written `~1`. */
+function escapeKey(key: string): string {
+  return key.includes('~') || key.includes('/') ? key.replaceAll('~', '~0').replaceAll('/', '~1') : key;
+}
+
+/**
+ * The RFC 6902 patch from `before` to `after`: the operations fast-json-patch's `compare`
+ * gives, found without building anything for a subtree both share (same reference). Values in
+ * the patch are `after`'s own objects, not copies: serialise the patch before changing `after`.
+ */
 export function diff(before: object, after: object): Operation[] {
-  return before === after ? [] : jsonPatch.compare(before, after);
+  const patch: Operation[] = [];
+  if (before !== after) diffInto(before as Json, after as Json, '', patch);
+  return patch;
+}
+
+function diffInto(before: Json, after: Json, path: string, patch: Operation[]): void {
+  const oldKeys = Object.keys(before);
+  const newKeys = Object.keys(after);
+  const afterIsArray = Array.isArray(after);
+  let removed = false;
+  // Backwards, so that removals from an array keep the indices of the ones still to come.
+  for (let i = oldKeys.length - 1; i >= 0; i--) {
+    const key = oldKeys[i] as string;
+    const oldValue = before[key];
+    const newValue = after[key];
+    if (oldValue === newValue && (oldValue !== undefined || Object.hasOwn(after, key))) continue;
+    const at = `${path}/${escapeKey(key)}`;
+    if (!Object.hasOwn(after, key) || (newValue === undefined && !afterIsArray)) {
+      patch.push({ op: 'remove', path: at });
+      removed = true;
+    } else if (
+      isObject(oldValue) &&
+      isObject(newValue) &&
+      Array.isArray(oldValue) === Array.isArray(newValue)
+    ) {
+      diffInto(oldValue, newValue, at, patch);
+    } else {
+      patch.push({ op: 'replace', path: at, value: newValue });
+    }
+  }
+  if (!removed && newKeys.length === oldKeys.length) return;
+  for (const key of newKeys) {
+    if (!Object.hasOwn(before, key) && after[key] !== undefined) {
+      patch.push({ op: 'add', path: `${path}/${escapeKey(key)}`, value: after[key] });
+    }
+  }
 }

@@ -2,6 +2,7 @@
 // the size of the object. Checked by structure (shared references, patch contents), not time.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import jsonPatch from 'fast-json-patch';
 import { functionNamed } from '../functions/index.ts';
 import { Denial } from '../shared/mutation.ts';
 import { changeCopy, diff } from '../shared/patch.ts';
@@ -55,6 +56,65 @@ describe('copy-on-write', () => {
     });
     assert.equal(same, original);
     assert.deepEqual(diff(original, same), []);
+  });
+});
+
+// A small seeded generator, so that a failing case can be replayed.
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const KEYS = ['a', 'b', 'c', 'name', 'a/b', 'x~y', '~1', ''];
+
+function value(next: () => number, depth: number): Json {
+  const pick = next();
+  if (depth > 3 || pick < 0.3) return [null, true, 1, 'text', 0, ''][Math.floor(next() * 6)];
+  if (pick < 0.6) return Array.from({ length: Math.floor(next() * 4) }, () => value(next, depth + 1));
+  const object: Json = {};
+  for (const key of KEYS) if (next() < 0.4) object[key] = value(next, depth + 1);
+  return object;
+}
+
+/** `before` edited as a copy-on-write draft would leave it: untouched parts stay shared. */
+function edit(before: Json, next: () => number, depth = 0): Json {
+  if (typeof before !== 'object' || before === null) return next() < 0.3 ? value(next, depth) : before;
+  const pick = next();
+  if (pick < 0.4) return before; // untouched, shared
+  if (pick < 0.45) return structuredClone(before); // equal content, new objects
+  if (pick < 0.5) return value(next, depth); // replaced
+  const after: Json = Array.isArray(before) ? [...before] : { ...before };
+  for (const key of Object.keys(after)) after[key] = edit(after[key], next, depth + 1);
+  if (Array.isArray(after)) {
+    if (next() < 0.3) after.push(value(next, depth + 1));
+    if (next() < 0.2) after.splice(Math.floor(next() * after.length), 1);
+  } else {
+    for (const key of KEYS) {
+      const roll = next();
+      if (roll < 0.1) delete after[key];
+      else if (roll < 0.2) after[key] = value(next, depth + 1);
+    }
+  }
+  return after;
+}
+
+describe('diff', () => {
+  it('gives the same operations as fast-json-patch compare, and they turn before into after', () => {
+    for (let seed = 1; seed <= 2000; seed++) {
+      const next = random(seed);
+      const before = { root: value(next, 0), other: value(next, 0) };
+      const after = edit(before, next) as Json;
+      if (typeof after !== 'object' || after === null || Array.isArray(after)) continue;
+      const patch = diff(before, after);
+      assert.deepEqual(patch, jsonPatch.compare(before, after), `seed ${seed}`);
+      const applied = jsonPatch.applyPatch(structuredClone(before), structuredClone(patch)).newDocument;
+      assert.deepEqual(applied, after, `seed ${seed}`);
+    }
   });
 });
 
