@@ -1,7 +1,7 @@
 // `npm run bench`: runs the benchmark, prints the tables, writes the figures as JSON to
 // bench/results/<timestamp>.json and bench/results/latest.json.
 //
-//   BENCH_DURATION=3     seconds of load per case and target (whole seconds, at least 1)
+//   BENCH_DURATION=2     seconds of load per case and target (whole seconds, at least 1)
 //   BENCH_WARMUP=1       seconds of load before each measurement, not counted (0: none)
 //   BENCH_CONNECTIONS=16
 //   BENCH_WARM_STARTS=3  warm starts timed per server after its cold start (median reported)
@@ -32,7 +32,7 @@ const list = (name: string) =>
     .filter(Boolean);
 
 const result = await runBench({
-  durationSeconds: Math.round(number('BENCH_DURATION', 3, 1)),
+  durationSeconds: Math.round(number('BENCH_DURATION', 2, 1)),
   warmupSeconds: Math.round(number('BENCH_WARMUP', 1, 0)),
   connections: Math.round(number('BENCH_CONNECTIONS', 16, 1)),
   warmStarts: Math.round(number('BENCH_WARM_STARTS', 3, 1)),

@@ -1,6 +1,7 @@
 // One server process under load: started fresh, its first reply checked, then for each function
 // it serves a warm-up and a measured run with wrk, its CPU time and peak RSS read from /proc.
 import type { BenchCase } from './cases.ts';
+import type { OtlpSink } from './otlp-sink.ts';
 import {
   cpuTimeMs,
   freePort,
@@ -11,11 +12,15 @@ import {
   startServer,
   stopServer,
 } from './server-process.ts';
-import type { BenchFunction, Scheme, Target } from './targets.ts';
+import type { BenchFunction, Scheme, Target, Tracing } from './targets.ts';
 import type { BenchTls } from './tls.ts';
 import { type LoadResult, load } from './wrk.ts';
 
-export type Tracing = 'on' | 'off' | 'n/a';
+export type { Tracing } from './targets.ts';
+
+/** How the apiserver calls: its timeout in the query, a sampled parent trace in the headers. */
+export const APISERVER_QUERY = '?timeout=10s';
+export const APISERVER_HEADERS = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
 
 /** One server process to measure: a target, the functions it serves, tracing on or off. */
 export interface Run {
@@ -50,6 +55,8 @@ export interface HttpRow {
   cpuRatioToFloor: number | null;
   /** One connection, one request at a time (cases whose goal is a time per review). */
   singleConnection?: LoadResult;
+  /** Tracing on: span exports the collector received during the measured load. */
+  traceExports?: number;
 }
 
 export interface MeasureOptions {
@@ -60,22 +67,29 @@ export interface MeasureOptions {
   workDir: string;
   /** TMPDIR of the servers: where npm start keeps its compile cache. */
   serverTmp: string;
+  otlp: OtlpSink;
   log: (line: string) => void;
 }
 
 /** The processes to measure for `target`: tracing off and on where it can be switched. */
 export function runsOf(target: Target, functions: readonly BenchFunction[]): Run[] {
-  const modes: Tracing[] = target.tracing ? ['off', 'on'] : ['n/a'];
+  const modes: Tracing[] = target.traced ? ['off', 'on'] : ['n/a'];
   if (target.serves === 'nothing') return [{ target, functions: [], tracing: 'n/a' }];
   if (target.serves === 'every-function') return modes.map((tracing) => ({ target, functions, tracing }));
   return functions.flatMap((fn) => modes.map((tracing) => ({ target, functions: [fn], tracing })));
 }
 
-/** The command of a run, with its tracing switch and temp dir. */
-export function commandOf({ target, functions, tracing }: Run, port: number, tls: BenchTls, tmp: string) {
-  const base = target.command({ port, tls, functions });
-  const tracingEnv = tracing === 'n/a' ? {} : (target.tracing?.[tracing] ?? {});
-  return { ...base, env: { ...base.env, ...tracingEnv, TMPDIR: tmp } } satisfies ServerCommand;
+/** The command of a run, with its temp dir. */
+export function commandOf(
+  { target, functions, tracing }: Run,
+  context: { port: number; tls: BenchTls; otlpEndpoint: string; tmp: string },
+): ServerCommand {
+  const base = target.command({ ...context, functions, tracing });
+  return {
+    ...base,
+    env: { ...base.env, TMPDIR: context.tmp },
+    url: (fn) => `${base.url(fn)}${APISERVER_QUERY}`,
+  };
 }
 
 /** Reads a reply and refuses to measure a server that answers something else. */
@@ -105,7 +119,12 @@ export async function measureRun(
   options: MeasureOptions,
 ): Promise<HttpRow[]> {
   const { target, tracing } = run;
-  const command = commandOf(run, await freePort(), options.tls, options.serverTmp);
+  const command = commandOf(run, {
+    port: await freePort(),
+    tls: options.tls,
+    otlpEndpoint: options.otlp.endpoint,
+    tmp: options.serverTmp,
+  });
   const served = run.functions.length > 0 ? run.functions : [undefined];
   const server = await startServer(command, command.url(served[0]?.name), benchCase.body, options.tls.cert);
   const pid = server.process.pid as number;
@@ -119,11 +138,19 @@ export async function measureRun(
       const url = command.url(fn?.name);
       const first = rows.length === 0 ? server.firstReply : await post(url, benchCase.body, options.tls.cert);
       const reply = checkReply(first, benchCase, where);
-      const loadOptions = { url, bodyFile, workDir: options.workDir, connections: options.connections };
+      const loadOptions = {
+        url,
+        bodyFile,
+        headers: APISERVER_HEADERS,
+        workDir: options.workDir,
+        connections: options.connections,
+      };
       if (options.warmupSeconds > 0) await load({ ...loadOptions, durationSeconds: options.warmupSeconds });
       const cpuBefore = cpuTimeMs(pid);
+      const exportsBefore = options.otlp.traceExports();
       const measured = await load({ ...loadOptions, durationSeconds: options.durationSeconds });
       const cpuMs = cpuTimeMs(pid) - cpuBefore;
+      const traceExports = options.otlp.traceExports() - exportsBefore;
       const row: HttpRow = {
         case: benchCase.name,
         target: target.name,
@@ -137,6 +164,7 @@ export async function measureRun(
         ratioToFloor: null,
         cpuUsPerRequest: measured.requests > 0 ? Math.round((cpuMs * 1000) / measured.requests) : Number.NaN,
         cpuRatioToFloor: null,
+        ...(tracing === 'on' ? { traceExports } : {}),
       };
       if (benchCase.singleConnection) {
         row.singleConnection = await load({

@@ -47,7 +47,7 @@ export function httpTable(result: BenchResult): string {
       row.case,
       row.floorRun ? `${row.target} (${row.floorRun})` : row.target,
       row.function ?? '',
-      row.tracing,
+      row.traceExports === undefined ? row.tracing : `${row.tracing} (${row.traceExports} exports)`,
       fixed(row.load.requestsPerSecond, 0),
       fixed(row.ratioToFloor, 2),
       fixed(row.cpuUsPerRequest, 0),

@@ -10,6 +10,7 @@ import { type BenchCase, benchCases } from './cases.ts';
 import { evaluateGoals, type GoalResult } from './goals.ts';
 import { type InProcessResult, measureInProcess } from './in-process.ts';
 import { type HttpRow, type MeasureOptions, measureRun, type Run, runsOf } from './measure.ts';
+import { startOtlpSink } from './otlp-sink.ts';
 import { measureStarts, type StartRow } from './starts.ts';
 import { benchFunctions, floors, targets } from './targets.ts';
 import { makeCertificate } from './tls.ts';
@@ -123,6 +124,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   await assertWrkInstalled();
   for (const target of chosen) target.prepare?.(options.log);
   const workDir = mkdtempSync(join(tmpdir(), 'faas-admission-bench-'));
+  const otlp = await startOtlpSink();
   const http: HttpRow[] = [];
   let starts: StartRow[] = [];
   try {
@@ -131,11 +133,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     // start, as for a restarted container. measureStarts times cold starts apart.
     const serverTmp = join(workDir, 'tmp');
     mkdirSync(serverTmp);
-    const measureOptions: MeasureOptions = { ...options, tls, workDir, serverTmp };
+    const measureOptions: MeasureOptions = { ...options, tls, workDir, serverTmp, otlp };
     starts = await measureStarts(
       [...floorRuns, ...targetRuns].filter((r) => r.tracing !== 'on'),
       cases[0] as BenchCase,
-      { tls, workDir, warmStarts: options.warmStarts, log: options.log },
+      { tls, workDir, warmStarts: options.warmStarts, otlpEndpoint: otlp.endpoint, log: options.log },
     );
     for (const benchCase of cases) {
       const bodyFile = join(workDir, `${benchCase.name}.json`);
@@ -157,6 +159,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       http.push(...rows);
     }
   } finally {
+    await otlp.close();
     rmSync(workDir, { recursive: true, force: true });
   }
 

@@ -25,8 +25,15 @@ export async function measureStarts(
     tls,
     workDir,
     warmStarts,
+    otlpEndpoint,
     log,
-  }: { tls: BenchTls; workDir: string; warmStarts: number; log: (line: string) => void },
+  }: {
+    tls: BenchTls;
+    workDir: string;
+    warmStarts: number;
+    otlpEndpoint: string;
+    log: (line: string) => void;
+  },
 ): Promise<StartRow[]> {
   const rows: StartRow[] = [];
   for (const [i, run] of runs.entries()) {
@@ -36,7 +43,7 @@ export async function measureStarts(
     mkdirSync(tmp);
     const times: number[] = [];
     for (let n = 0; n <= warmStarts; n++) {
-      const command = commandOf(run, await freePort(), tls, tmp);
+      const command = commandOf(run, { port: await freePort(), tls, otlpEndpoint, tmp });
       const server = await startServer(command, command.url(functions[0]), benchCase.body, tls.cert);
       await stopServer(server.process);
       times.push(Math.round(server.startMs));

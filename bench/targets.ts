@@ -41,9 +41,15 @@ export const benchFunctions: readonly BenchFunction[] = [
 
 export type Scheme = 'https' | 'http';
 
+/** Tracing on or off in a runtime that starts OpenTelemetry; n/a where nothing is traced. */
+export type Tracing = 'on' | 'off' | 'n/a';
+
 export interface TargetContext {
   readonly port: number;
   readonly tls: BenchTls;
+  readonly tracing: Tracing;
+  /** Where spans go when tracing is on (the bench's stand-in collector). */
+  readonly otlpEndpoint: string;
   /** The functions the process serves: none for the floors, one, or every benchmarked one. */
   readonly functions: readonly BenchFunction[];
 }
@@ -55,8 +61,8 @@ export interface Target {
   readonly scheme: Scheme;
   /** A floor serves nothing; a runtime serves one function per process, or every function in one. */
   readonly serves: 'nothing' | 'one-function' | 'every-function';
-  /** The environment that turns tracing on and off; absent where tracing cannot be switched. */
-  readonly tracing?: { readonly on: Record<string, string>; readonly off: Record<string, string> };
+  /** Starts OpenTelemetry (runtimes/telemetry.ts): measured with tracing off and on. */
+  readonly traced: boolean;
   /** Left out unless named in BENCH_TARGETS. */
   readonly onRequest?: boolean;
   /** Run once before the target's first process (a build). */
@@ -70,6 +76,20 @@ const bareServer = join(projectRoot, 'bench', 'bare-server.ts');
 
 function tlsEnv({ tls }: TargetContext): Record<string, string> {
   return { TLS_CERT_FILE: tls.certFile, TLS_KEY_FILE: tls.keyFile };
+}
+
+/**
+ * Telemetry as deployed: metrics on (on a loopback port of the process's own), spans exported
+ * over OTLP when tracing is on, to a collector that answers at once.
+ */
+function telemetryEnv({ tracing, otlpEndpoint }: TargetContext): Record<string, string> {
+  return {
+    OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+    OTEL_EXPORTER_PROMETHEUS_PORT: '0',
+    ...(tracing === 'on'
+      ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_METRICS_EXPORTER: 'prometheus' }
+      : {}),
+  };
 }
 
 /** Every function's configuration in one environment, for a process that serves them all. */
@@ -96,6 +116,7 @@ export const floors: Record<Scheme, Target> = {
     description: 'bare Node HTTPS server: parses the review, answers allowed: true, no patch',
     scheme: 'https',
     serves: 'nothing',
+    traced: false,
     command: (context) => bare(context, 'https'),
   },
   http: {
@@ -103,6 +124,7 @@ export const floors: Record<Scheme, Target> = {
     description: 'the floor over plain HTTP, for runtimes that leave TLS to a proxy in front',
     scheme: 'http',
     serves: 'nothing',
+    traced: false,
     command: (context) => bare(context, 'http'),
   },
 };
@@ -113,9 +135,15 @@ export const targets: readonly Target[] = [
     description: 'npm start without FUNCTION: every function on one HTTPS port, at /<function>',
     scheme: 'https',
     serves: 'every-function',
+    traced: true,
     command: (context) => ({
       argv: [node, startScript],
-      env: { ...functionsEnv(context), ...tlsEnv(context), PORT: String(context.port) },
+      env: {
+        ...functionsEnv(context),
+        ...telemetryEnv(context),
+        ...tlsEnv(context),
+        PORT: String(context.port),
+      },
       url: (fn) => `https://127.0.0.1:${context.port}/${fn ?? ''}`,
     }),
   },
@@ -125,10 +153,12 @@ export const targets: readonly Target[] = [
       'npm start with FUNCTION set: one function under faas-js-runtime, plain HTTP (TLS ends at the proxy in front)',
     scheme: 'http',
     serves: 'one-function',
+    traced: true,
     command: (context) => ({
       argv: [node, startScript],
       env: {
         ...functionsEnv(context),
+        ...telemetryEnv(context),
         FUNCTION: context.functions[0]?.name ?? '',
         FUNC_PORT: String(context.port),
       },
@@ -141,6 +171,8 @@ export const targets: readonly Target[] = [
       "the OpenFaaS image's command: compiled JavaScript (npm run build), one function, plain HTTP (TLS ends at the proxy in front)",
     scheme: 'http',
     serves: 'one-function',
+    traced: true,
+    onRequest: true,
     prepare(log) {
       log('openfaas: npm run build (dist/)');
       execFileSync(
@@ -156,6 +188,7 @@ export const targets: readonly Target[] = [
       argv: [node, '--enable-source-maps', join(projectRoot, 'dist', 'runtimes', 'openfaas.js')],
       env: {
         ...functionsEnv(context),
+        ...telemetryEnv(context),
         FUNCTION: context.functions[0]?.name ?? '',
         NODE_ENV: 'production',
         HOST: '127.0.0.1',
@@ -169,6 +202,7 @@ export const targets: readonly Target[] = [
     description: "the floor's HTTPS server answering with handleReview: the core without a runtime",
     scheme: 'https',
     serves: 'one-function',
+    traced: false,
     onRequest: true,
     command: (context) => bare(context, 'https'),
   },

@@ -20,19 +20,25 @@ export interface LoadResult {
 export interface LoadOptions {
   url: string;
   bodyFile: string;
+  /** Sent with every request, besides Content-Type. */
+  headers?: Readonly<Record<string, string>>;
   connections: number;
   durationSeconds: number;
   /** Where to put the generated Lua script. */
   workDir: string;
 }
 
-function script(bodyFile: string): string {
+function script(bodyFile: string, headers: Readonly<Record<string, string>>): string {
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`)
+    .join('\n');
   return `
 local file = assert(io.open(${JSON.stringify(bodyFile)}, "rb"))
 wrk.method = "POST"
 wrk.body = file:read("*a")
 file:close()
 wrk.headers["Content-Type"] = "application/json"
+${extra}
 
 function done(summary, latency, requests)
   local e = summary.errors
@@ -57,7 +63,7 @@ export async function assertWrkInstalled(): Promise<void> {
 
 export async function load(options: LoadOptions): Promise<LoadResult> {
   const scriptFile = join(options.workDir, 'post.lua');
-  writeFileSync(scriptFile, script(options.bodyFile));
+  writeFileSync(scriptFile, script(options.bodyFile, options.headers ?? {}));
   const seconds = Math.max(1, Math.round(options.durationSeconds));
   const { stdout } = await run(
     'wrk',
