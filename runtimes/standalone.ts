@@ -19,7 +19,6 @@ import { loadRoutes, type ReviewTarget } from './routes.ts';
 import { createAdmissionHandler } from './server.ts';
 import { serverSettingsShape } from './settings.ts';
 import { shutdownTelemetry, startTelemetry } from './telemetry.ts';
-import { ensureDevCertificates, LOCAL_HOSTS } from './tls/dev-certs.ts';
 import { TLS_OPTIONS } from './tls/options.ts';
 import { describePair, readServingPair, reloadOnChange } from './tls/reload.ts';
 
@@ -91,7 +90,7 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
         keyFile: resolve(settings.tlsKeyFile as string),
         issued: [],
       }
-    : await ensureDevCertificates(resolve(settings.devCertsDir), certificateHosts(settings.host));
+    : await devCertificates(settings.devCertsDir, settings.host);
   let pair: ReturnType<typeof readServingPair>;
   try {
     pair = readServingPair(files);
@@ -134,9 +133,14 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
   return running;
 }
 
-/** The development certificate covers the loopback names, and HOST when it names one host. */
-function certificateHosts(host: string): string[] {
-  return isWildcard(host) || LOCAL_HOSTS.includes(host) ? LOCAL_HOSTS : [...LOCAL_HOSTS, host];
+/**
+ * The development certificate, covering the loopback names and HOST when it names one host.
+ * Imported only here: making certificates loads @peculiar/x509, which given files do not need.
+ */
+async function devCertificates(dir: string, host: string) {
+  const { ensureDevCertificates, LOCAL_HOSTS } = await import('./tls/dev-certs.ts');
+  const hosts = isWildcard(host) || LOCAL_HOSTS.includes(host) ? LOCAL_HOSTS : [...LOCAL_HOSTS, host];
+  return ensureDevCertificates(resolve(dir), hosts);
 }
 
 function isWildcard(host: string): boolean {

@@ -3,16 +3,16 @@
 // development certificate. Keys are ECDSA P-256 (what Go's TLS, and so the apiserver, and
 // every current client handle); a reused CA may also be RSA.
 import 'reflect-metadata'; // @peculiar/x509 builds on tsyringe, which needs the Reflect API
-import {
-  createPrivateKey,
-  X509Certificate as NodeX509Certificate,
-  randomBytes,
-  webcrypto,
-} from 'node:crypto';
+import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto);
+
+// Checking a certificate needs only Node's crypto: kept apart, so that serving with given
+// certificate files never loads @peculiar/x509.
+export { type CertificateFacts, certificateFacts, servingPairProblem } from './inspect.ts';
+
 const subtle = webcrypto.subtle;
 
 const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -94,58 +94,6 @@ export async function issueServingCertificate({ ca, hosts, days }: ServingReques
     ],
   });
   return { certificate: certificate.toString('pem'), privateKey: await exportPrivateKey(keys.privateKey) };
-}
-
-/** What a certificate file says, for logs and checks. */
-export interface CertificateFacts {
-  serialNumber: string;
-  subject: string;
-  hosts: string[];
-  validTo: Date;
-  fingerprint256: string;
-}
-
-export function certificateFacts(pem: string): CertificateFacts {
-  const certificate = new NodeX509Certificate(pem);
-  const hosts = (certificate.subjectAltName ?? '')
-    .split(', ')
-    .filter((entry) => entry !== '')
-    .map((entry) => entry.replace(/^(DNS|IP Address):/, ''));
-  return {
-    serialNumber: certificate.serialNumber,
-    subject: certificate.subject,
-    hosts,
-    validTo: new Date(certificate.validTo),
-    fingerprint256: certificate.fingerprint256,
-  };
-}
-
-/**
- * Why this certificate and key cannot serve (not PEM, key of another certificate, expired,
- * not signed by `caPem` when given), or undefined when they can.
- */
-export function servingPairProblem(pair: CertificatePem, caPem?: string): string | undefined {
-  let certificate: NodeX509Certificate;
-  try {
-    certificate = new NodeX509Certificate(pair.certificate);
-  } catch (error) {
-    return `the certificate is not a PEM X.509 certificate (${(error as Error).message})`;
-  }
-  let key: ReturnType<typeof createPrivateKey>;
-  try {
-    key = createPrivateKey(pair.privateKey);
-  } catch (error) {
-    return `the key is not a PEM private key (${(error as Error).message})`;
-  }
-  if (!certificate.checkPrivateKey(key)) return 'the key does not belong to the certificate';
-  if (new Date(certificate.validTo).getTime() <= Date.now())
-    return `the certificate expired on ${certificate.validTo}`;
-  if (caPem !== undefined) {
-    const ca = new NodeX509Certificate(caPem);
-    if (!certificate.checkIssued(ca) || !certificate.verify(ca.publicKey))
-      return 'the certificate is not signed by the CA';
-  }
-  return undefined;
 }
 
 async function generateKeys(): Promise<webcrypto.CryptoKeyPair> {

@@ -9,7 +9,8 @@ import type { Server } from 'node:https';
 import { dirname } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { Logger } from '../log.ts';
-import { type CertificatePem, certificateFacts, servingPairProblem } from './certificates.ts';
+import type { CertificatePem } from './certificates.ts';
+import { certificateFacts, servingPairProblem } from './inspect.ts';
 
 export interface CertificateFiles {
   certFile: string;
