@@ -2,6 +2,7 @@
 // answers reviews. Functions are benchmarked with the configuration below, chosen so that
 // the Knative review is mutated, not skipped or denied.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../test/support/apiserver.ts';
 import type { ServerCommand } from './server-process.ts';
@@ -15,8 +16,12 @@ export interface BenchFunction {
   readonly onRequest?: boolean;
 }
 
+// The sample volume policy admits the fixture's hostPath volume (without a policy file,
+// volume-extension refuses every hostPath): the bench measures the mutation, not a denial.
+const volumePolicy = join(projectRoot, 'samples', 'policies', 'nagent.yaml');
+
 export const benchFunctions: readonly BenchFunction[] = [
-  { name: 'volume-extension', env: {} },
+  { name: 'volume-extension', env: existsSync(volumePolicy) ? { VOLUME_POLICY_FILE: volumePolicy } : {} },
   { name: 'node-selector', env: {} },
   {
     name: 'label-stamping',
