@@ -2,7 +2,7 @@
 // answers reviews. Functions are benchmarked with the configuration below, chosen so that
 // the Knative review is mutated, not skipped or denied.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../test/support/apiserver.ts';
 import type { ServerCommand } from './server-process.ts';
@@ -76,8 +76,29 @@ export interface Target {
 }
 
 const node = process.execPath;
-const startScript = join(projectRoot, 'runtimes', 'start.ts');
 const bareServer = join(projectRoot, 'bench', 'bare-server.ts');
+
+/** A deployed `node ...` command run here: this Node, paths under the checkout. */
+function nodeCommand(words: readonly string[], where: string): string[] {
+  const [program, ...args] = words;
+  if (program !== 'node') throw new Error(`${where}: expected a node command, got ${words.join(' ')}`);
+  return [node, ...args.map((arg) => (arg.startsWith('-') ? arg : join(projectRoot, arg)))];
+}
+
+/** `npm start`'s command (package.json), without npm, whose process would stand in for the server's. */
+function npmStart(): string[] {
+  const pkg = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8'));
+  return nodeCommand(String(pkg.scripts.start).split(/\s+/), 'package.json scripts.start');
+}
+
+/** The OpenFaaS image's command (the Dockerfile's CMD). */
+function imageCommand(): string[] {
+  const cmd = readFileSync(join(projectRoot, 'Dockerfile'), 'utf8')
+    .split('\n')
+    .find((line) => line.startsWith('CMD '));
+  if (!cmd) throw new Error('Dockerfile: no CMD');
+  return nodeCommand(JSON.parse(cmd.slice(4)) as string[], 'Dockerfile CMD');
+}
 
 function tlsEnv({ tls }: TargetContext): Record<string, string> {
   return { TLS_CERT_FILE: tls.certFile, TLS_KEY_FILE: tls.keyFile };
@@ -142,7 +163,7 @@ export const targets: readonly Target[] = [
     serves: 'every-function',
     traced: true,
     command: (context) => ({
-      argv: [node, startScript],
+      argv: npmStart(),
       env: {
         ...functionsEnv(context),
         ...telemetryEnv(context),
@@ -160,7 +181,7 @@ export const targets: readonly Target[] = [
     serves: 'one-function',
     traced: true,
     command: (context) => ({
-      argv: [node, startScript],
+      argv: npmStart(),
       env: {
         ...functionsEnv(context),
         ...telemetryEnv(context),
@@ -190,7 +211,7 @@ export const targets: readonly Target[] = [
       );
     },
     command: (context) => ({
-      argv: [node, '--enable-source-maps', join(projectRoot, 'dist', 'runtimes', 'openfaas.js')],
+      argv: imageCommand(),
       env: {
         ...functionsEnv(context),
         ...telemetryEnv(context),
