@@ -170,7 +170,7 @@ export async function measureRun(
         row.singleConnection = await load({
           ...loadOptions,
           connections: 1,
-          durationSeconds: Math.max(1, options.durationSeconds / 2),
+          durationSeconds: 1,
         });
       }
       rows.push(row);

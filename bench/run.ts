@@ -168,7 +168,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     for (const fn of functions) {
       for (const benchCase of cases) {
         options.log(`in-process ${fn.name} ${benchCase.name}`);
-        inProcess.push(measureInProcess(fn, benchCase, Math.min(2, options.durationSeconds / 2)));
+        inProcess.push(measureInProcess(fn, benchCase, Math.min(1, options.durationSeconds / 2)));
       }
     }
   }
