@@ -41,7 +41,8 @@ export interface Machine {
   cpu: string;
   node: string;
   kernel: string;
-  loadAverage: number[];
+  /** 1, 5 and 15 minutes, when the bench started and when it ended: other work skews the figures. */
+  loadAverage: { start: number[]; end: number[] };
 }
 
 export interface BenchResult {
@@ -59,14 +60,16 @@ export interface BenchResult {
   goals: GoalResult[];
 }
 
-function machine(): Machine {
+const loadAverageNow = () => loadavg().map((l) => Math.round(l * 100) / 100);
+
+function machine(loadAtStart: number[]): Machine {
   const model = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
   return {
     nproc: cpus().length,
     cpu: model ?? cpus()[0]?.model ?? 'unknown',
     node: process.version,
     kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
-    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+    loadAverage: { start: loadAtStart, end: loadAverageNow() },
   };
 }
 
@@ -106,6 +109,7 @@ function setRatios(rows: HttpRow[]): void {
 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
+  const loadAtStart = loadAverageNow();
   const pick = <T extends { name: string; onRequest?: boolean }>(all: readonly T[], wanted: string[]) =>
     wanted.length === 0
       ? all.filter((item) => !item.onRequest)
@@ -181,7 +185,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     commit: commit(),
     command: 'npm run bench',
     options: recorded,
-    machine: machine(),
+    machine: machine(loadAtStart),
     cases: cases.map((c) => ({ name: c.name, description: c.description, bytes: Buffer.byteLength(c.body) })),
     starts,
     http,
