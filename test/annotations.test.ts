@@ -16,9 +16,10 @@ describe('readJsonAnnotation', () => {
     const second = readJsonAnnotation(pod({ k: text }), 'k', schema);
     assert.deepEqual(first, [{ name: 'a', size: 1 }]);
     assert.equal(second, first);
-    assert.ok(Object.isFrozen(first) && Object.isFrozen((first as { name: string }[])[0]));
+    const [item] = first as { name: string }[];
+    assert.ok(item && Object.isFrozen(first) && Object.isFrozen(item));
     assert.throws(() => {
-      (first as { name: string }[])[0]!.name = 'b';
+      item.name = 'b';
     }, TypeError);
   });
 
