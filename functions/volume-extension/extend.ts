@@ -17,6 +17,11 @@ import {
 import { volumeMountSchema, volumeSchema } from '../../shared/k8s/volumes.ts';
 import { Denial, deny } from '../../shared/mutation.ts';
 
+// Built once: a zod schema costs more to build than to run, and readJsonAnnotation remembers
+// outcomes per schema.
+const volumesSchema = z.array(volumeSchema);
+const volumeMountsSchema = z.array(volumeMountSchema);
+
 /** The variables volume-extension reads (the Knative Service validation reads them too). */
 export const volumeVariables = {
   annotationPrefix: z
@@ -67,9 +72,9 @@ export function extendVolumes<P extends PodShaped>(
 ): P | Denial {
   const volumesKey = `${settings.annotationPrefix}/volumes`;
   const mountsKey = `${settings.annotationPrefix}/volumeMounts`;
-  const volumes = readJsonAnnotation(pod, volumesKey, z.array(volumeSchema));
+  const volumes = readJsonAnnotation(pod, volumesKey, volumesSchema);
   if (volumes instanceof Denial) return volumes;
-  const mounts = readJsonAnnotation(pod, mountsKey, z.array(volumeMountSchema));
+  const mounts = readJsonAnnotation(pod, mountsKey, volumeMountsSchema);
   if (mounts instanceof Denial) return mounts;
   if (!volumes && !mounts) return pod;
 
