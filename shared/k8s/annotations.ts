@@ -40,7 +40,11 @@ export function readJsonAnnotation<S extends z.ZodType>(
   return remembered(schema, key, text, () => parseJsonAnnotation(key, text, schema));
 }
 
-function parseJsonAnnotation<S extends z.ZodType>(key: string, text: string, schema: S): z.output<S> | Denial {
+function parseJsonAnnotation<S extends z.ZodType>(
+  key: string,
+  text: string,
+  schema: S,
+): z.output<S> | Denial {
   let value: unknown;
   try {
     value = JSON.parse(text);
