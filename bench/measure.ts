@@ -71,9 +71,12 @@ export interface MeasureOptions {
   log: (line: string) => void;
 }
 
-/** The processes to measure for `target`: tracing off and on where it can be switched. */
-export function runsOf(target: Target, functions: readonly BenchFunction[]): Run[] {
-  const modes: Tracing[] = target.traced ? ['off', 'on'] : ['n/a'];
+/**
+ * The processes to measure for `target`: tracing off, and on too when `withTracing` (the bench
+ * does it on the case its goals are about), where tracing can be switched.
+ */
+export function runsOf(target: Target, functions: readonly BenchFunction[], withTracing = true): Run[] {
+  const modes: Tracing[] = !target.traced ? ['n/a'] : withTracing ? ['off', 'on'] : ['off'];
   if (target.serves === 'nothing') return [{ target, functions: [], tracing: 'n/a' }];
   if (target.serves === 'every-function') return modes.map((tracing) => ({ target, functions, tracing }));
   return functions.flatMap((fn) => modes.map((tracing) => ({ target, functions: [fn], tracing })));
@@ -145,7 +148,10 @@ export async function measureRun(
         workDir: options.workDir,
         connections: options.connections,
       };
-      if (options.warmupSeconds > 0) await load({ ...loadOptions, durationSeconds: options.warmupSeconds });
+      // A fresh process compiles its hot paths during its first seconds under load: the first
+      // function it serves is warmed three times as long.
+      const warmup = options.warmupSeconds * (rows.length === 0 ? 3 : 1);
+      if (warmup > 0) await load({ ...loadOptions, durationSeconds: warmup });
       const cpuBefore = cpuTimeMs(pid);
       const exportsBefore = options.otlp.traceExports();
       const measured = await load({ ...loadOptions, durationSeconds: options.durationSeconds });

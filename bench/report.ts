@@ -105,7 +105,7 @@ export function goalsTable(result: BenchResult): string {
 }
 
 export function machineLine({ machine, options }: BenchResult): string {
-  return `${machine.nproc} × ${machine.cpu}, Node ${machine.node}, Linux ${machine.kernel}, load average ${machine.loadAverage.start.join(' ')} at the start, ${machine.loadAverage.end.join(' ')} at the end; ${options.connections} connections, ${options.durationSeconds} s per case after ${options.warmupSeconds} s warm-up`;
+  return `${machine.nproc} × ${machine.cpu}, Node ${machine.node}, Linux ${machine.kernel}, load average ${machine.loadAverage.start.join(' ')} at the start, ${machine.loadAverage.end.join(' ')} at the end; ${options.connections} connections, ${options.durationSeconds} s per run after ${options.warmupSeconds} s warm-up (${3 * options.warmupSeconds} s for a process's first function)`;
 }
 
 export function report(result: BenchResult): string {
