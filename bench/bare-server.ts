@@ -6,7 +6,7 @@
 // with no runtime around it, which splits a runtime's cost from the core's. Without
 // TLS_CERT_FILE and TLS_KEY_FILE it speaks plain HTTP (the floor of runtimes behind a proxy).
 //
-//   PORT=8443 TLS_CERT_FILE=tls.crt TLS_KEY_FILE=tls.key [FUNCTION=volume-extension] node bench/bare-server.ts
+//   PORT=0 TLS_CERT_FILE=tls.crt TLS_KEY_FILE=tls.key [FUNCTION=volume-extension] node bench/bare-server.ts
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type RequestListener } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -65,5 +65,9 @@ const server =
   certFile && keyFile
     ? createHttpsServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, listener)
     : createHttpServer(listener);
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1');
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  const address = server.address();
+  if (typeof address === 'object' && address)
+    process.stdout.write(`bare server listening on port ${address.port}\n`);
+});
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -4,7 +4,6 @@ import type { BenchCase } from './cases.ts';
 import type { OtlpSink } from './otlp-sink.ts';
 import {
   cpuTimeMs,
-  freePort,
   peakRssMb,
   post,
   type Reply,
@@ -85,13 +84,13 @@ export function runsOf(target: Target, functions: readonly BenchFunction[], with
 /** The command of a run, with its temp dir. */
 export function commandOf(
   { target, functions, tracing }: Run,
-  context: { port: number; tls: BenchTls; otlpEndpoint: string; tmp: string },
+  context: { tls: BenchTls; otlpEndpoint: string; tmp: string },
 ): ServerCommand {
   const base = target.command({ ...context, functions, tracing });
   return {
     ...base,
     env: { ...base.env, TMPDIR: context.tmp },
-    url: (fn) => `${base.url(fn)}${APISERVER_QUERY}`,
+    url: (port, fn) => `${base.url(port, fn)}${APISERVER_QUERY}`,
   };
 }
 
@@ -123,13 +122,12 @@ export async function measureRun(
 ): Promise<HttpRow[]> {
   const { target, tracing } = run;
   const command = commandOf(run, {
-    port: await freePort(),
     tls: options.tls,
     otlpEndpoint: options.otlp.endpoint,
     tmp: options.serverTmp,
   });
   const served = run.functions.length > 0 ? run.functions : [undefined];
-  const server = await startServer(command, command.url(served[0]?.name), benchCase.body, options.tls.cert);
+  const server = await startServer(command, served[0]?.name, benchCase.body, options.tls.cert);
   const pid = server.process.pid as number;
   const rows: HttpRow[] = [];
   try {
@@ -138,7 +136,7 @@ export async function measureRun(
         .filter(Boolean)
         .join(' ');
       options.log(where);
-      const url = command.url(fn?.name);
+      const url = command.url(server.port, fn?.name);
       const first = rows.length === 0 ? server.firstReply : await post(url, benchCase.body, options.tls.cert);
       const reply = checkReply(first, benchCase, where);
       const loadOptions = {

@@ -4,14 +4,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ServerCommand {
   readonly argv: readonly string[];
+  /** Told to listen on port 0: the system picks a free port, the server says which. */
   readonly env: Readonly<Record<string, string>>;
-  /** Where reviews for `fn` are POSTed (floors and one-function servers ignore it). */
-  url(fn?: string): string;
+  /** What the server prints once it listens; group 1 is the port. */
+  readonly listening: RegExp;
+  /** Where reviews for `fn` are POSTed (floors and one-function servers ignore `fn`). */
+  url(port: number, fn?: string): string;
 }
 
 export interface Reply {
@@ -21,6 +23,7 @@ export interface Reply {
 
 export interface RunningServer {
   readonly process: ChildProcess;
+  readonly port: number;
   /** Milliseconds from spawn to the first review answered with HTTP 200. */
   readonly startMs: number;
   /** That first answer, to check the server really did the work. */
@@ -56,10 +59,13 @@ export function post(url: string, body: string, ca: string): Promise<Reply> {
   });
 }
 
-/** Spawns `command` and POSTs `body` to `url` until it is answered. */
+/**
+ * Spawns `command`, reads its port from what it prints, and POSTs `body` (for function `fn`)
+ * until it is answered.
+ */
 export async function startServer(
   command: ServerCommand,
-  url: string,
+  fn: string | undefined,
   body: string,
   ca: string,
 ): Promise<RunningServer> {
@@ -68,45 +74,41 @@ export async function startServer(
   const started = performance.now();
   const child = spawn(program, args, {
     env: { ...process.env, ...command.env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString('utf8')).slice(-4000);
-  });
+  let output = '';
+  let port: number | undefined;
+  const read = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-8000);
+    port ??= Number(command.listening.exec(output)?.[1]) || undefined;
+  };
+  child.stdout?.on('data', read);
+  child.stderr?.on('data', read);
   let exited = false;
   child.on('exit', () => {
     exited = true;
   });
+  const fail = async (message: string): Promise<never> => {
+    await stopServer(child);
+    throw new Error(`${command.argv.join(' ')} ${message}:\n${output}`);
+  };
   while (performance.now() - started < START_TIMEOUT_MS) {
-    if (exited) throw new Error(`${command.argv.join(' ')} exited before answering:\n${stderr}`);
-    try {
-      const reply = await post(url, body, ca);
-      if (reply.status === 200) {
-        return { process: child, startMs: performance.now() - started, firstReply: reply };
+    if (exited) return fail('exited before answering');
+    if (port !== undefined) {
+      const url = command.url(port, fn);
+      try {
+        const reply = await post(url, body, ca);
+        if (reply.status !== 200)
+          return fail(`answered ${url} with HTTP ${reply.status}: ${reply.body.slice(0, 500)}`);
+        return { process: child, port, startMs: performance.now() - started, firstReply: reply };
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ECONNREFUSED' && code !== 'ECONNRESET') throw error;
       }
-      await stopServer(child);
-      throw new Error(`${url} answered HTTP ${reply.status}: ${reply.body.slice(0, 500)}`);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ECONNREFUSED' && code !== 'ECONNRESET') throw error;
     }
     await sleep(POLL_INTERVAL_MS);
   }
-  await stopServer(child);
-  throw new Error(`${command.argv.join(' ')} answered no review within ${START_TIMEOUT_MS} ms:\n${stderr}`);
-}
-
-/** A port nothing listens on now (the server under test is told to use it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
-  });
+  return fail(`answered no review within ${START_TIMEOUT_MS} ms`);
 }
 
 /** Peak resident set size (VmHWM) in MB, as the kernel counted it for the process so far. */

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchCase } from './cases.ts';
 import { commandOf, type Run } from './measure.ts';
-import { freePort, startServer, stopServer } from './server-process.ts';
+import { startServer, stopServer } from './server-process.ts';
 import type { BenchTls } from './tls.ts';
 
 export interface StartRow {
@@ -43,8 +43,8 @@ export async function measureStarts(
     mkdirSync(tmp);
     const times: number[] = [];
     for (let n = 0; n <= warmStarts; n++) {
-      const command = commandOf(run, { port: await freePort(), tls, otlpEndpoint, tmp });
-      const server = await startServer(command, command.url(functions[0]), benchCase.body, tls.cert);
+      const command = commandOf(run, { tls, otlpEndpoint, tmp });
+      const server = await startServer(command, functions[0], benchCase.body, tls.cert);
       await stopServer(server.process);
       times.push(Math.round(server.startMs));
     }

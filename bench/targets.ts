@@ -50,7 +50,6 @@ export type Scheme = 'https' | 'http';
 export type Tracing = 'on' | 'off' | 'n/a';
 
 export interface TargetContext {
-  readonly port: number;
   readonly tls: BenchTls;
   readonly tracing: Tracing;
   /** Where spans go when tracing is on (the bench's stand-in collector). */
@@ -130,9 +129,10 @@ function bare(context: TargetContext, scheme: Scheme): ServerCommand {
     env: {
       ...(scheme === 'https' ? tlsEnv(context) : {}),
       ...(fn ? { ...fn.env, FUNCTION: fn.name } : {}),
-      PORT: String(context.port),
+      PORT: '0',
     },
-    url: () => `${scheme}://127.0.0.1:${context.port}/`,
+    listening: /bare server listening on port (\d+)/,
+    url: (port) => `${scheme}://127.0.0.1:${port}/`,
   };
 }
 
@@ -168,9 +168,10 @@ export const targets: readonly Target[] = [
         ...functionsEnv(context),
         ...telemetryEnv(context),
         ...tlsEnv(context),
-        PORT: String(context.port),
+        PORT: '0',
       },
-      url: (fn) => `https://127.0.0.1:${context.port}/${fn ?? ''}`,
+      listening: /serving over HTTPS.* on https:\/\/127\.0\.0\.1:(\d+)/,
+      url: (port, fn) => `https://127.0.0.1:${port}/${fn ?? ''}`,
     }),
   },
   {
@@ -186,9 +187,10 @@ export const targets: readonly Target[] = [
         ...functionsEnv(context),
         ...telemetryEnv(context),
         FUNCTION: context.functions[0]?.name ?? '',
-        FUNC_PORT: String(context.port),
+        FUNC_PORT: '0',
       },
-      url: () => `http://127.0.0.1:${context.port}/`,
+      listening: /faas-js-runtime listening on port (\d+)/,
+      url: (port) => `http://127.0.0.1:${port}/`,
     }),
   },
   {
@@ -218,9 +220,10 @@ export const targets: readonly Target[] = [
         FUNCTION: context.functions[0]?.name ?? '',
         NODE_ENV: 'production',
         HOST: '127.0.0.1',
-        PORT: String(context.port),
+        PORT: '0',
       },
-      url: () => `http://127.0.0.1:${context.port}/`,
+      listening: /openfaas: serving .* on http:\/\/127\.0\.0\.1:(\d+)/,
+      url: (port) => `http://127.0.0.1:${port}/`,
     }),
   },
   {
