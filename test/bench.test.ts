@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { evaluateGoals } from '../bench/goals.ts';
+import type { HttpRow } from '../bench/measure.ts';
 import type { BenchResult } from '../bench/run.ts';
 import { projectRoot } from './support/apiserver.ts';
 
@@ -104,5 +106,47 @@ describe('npm run bench (harness smoke test)', () => {
     }
     const patchGoal = result.goals.find((g) => /only add operations/.test(g.goal));
     assert.equal(patchGoal?.pass, true);
+  });
+
+  it('judges each goal on its own case, with tracing on where that case measured it', () => {
+    const row = (fields: Partial<HttpRow>): HttpRow =>
+      ({
+        case: 'knative',
+        target: 'standalone',
+        scheme: 'https',
+        function: 'volume-extension',
+        tracing: 'off',
+        startMs: 1,
+        peakRssMb: 90,
+        reply: { allowed: true, patch: ['add /spec/volumes/1'] },
+        load: {
+          requests: 1,
+          durationSeconds: 1,
+          requestsPerSecond: 1,
+          latencyMs: { p50: 1, p99: 3, max: 3, mean: 1 },
+          errors: 0,
+        },
+        ratioToFloor: 0.5,
+        cpuUsPerRequest: 1,
+        cpuRatioToFloor: 0.5,
+        ...fields,
+      }) as HttpRow;
+    const single = { ...row({}).load, latencyMs: { p50: 7, p99: 9, max: 9, mean: 7 } };
+    const goals = evaluateGoals(
+      [
+        row({ tracing: 'off', ratioToFloor: 0.9 }),
+        row({ tracing: 'on', ratioToFloor: 0.7, peakRssMb: 120 }),
+        row({ case: 'knative-1mib', singleConnection: single }),
+      ],
+      [{ target: 'standalone', functions: ['volume-extension'], coldMs: 400, warmMs: 200 }],
+      [],
+    );
+    const goal = (text: RegExp) => goals.find((g) => text.test(g.goal));
+    assert.deepEqual([goal(/req\/s vs floor/)?.measured, goal(/req\/s vs floor/)?.pass], [0.7, false]);
+    assert.match(goal(/req\/s vs floor/)?.where ?? '', /tracing on/);
+    assert.deepEqual([goal(/1 MiB review \(p50/)?.measured, goal(/1 MiB review \(p50/)?.pass], [7, true]);
+    assert.deepEqual([goal(/peak RSS/)?.measured, goal(/peak RSS/)?.pass], [120, false]);
+    assert.deepEqual([goal(/warm compile cache/)?.pass, goal(/cold/)?.pass], [true, false]);
+    assert.equal(goal(/only add operations/)?.pass, true);
   });
 });
