@@ -69,3 +69,14 @@ function objectShape(config: z.ZodType, label: string): Record<string, z.ZodType
   if (!(schema instanceof z.ZodObject)) throw new Error(`${label}: config must be a z.object`);
   return schema.shape;
 }
+
+/**
+ * The entries of a list-valued variable or mounted file: separated by commas or new lines,
+ * `#` starts a comment, blank entries dropped.
+ */
+export function configEntries(text: string): string[] {
+  return text
+    .split(/[,\n]/)
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter(Boolean);
+}

@@ -7,6 +7,7 @@
 // `nginx`, `user/app` forms); <mirror> is a host, optionally with a port and a path prefix,
 // that serves the same repositories under that prefix: docker.io/library/nginx:1.25 becomes
 // mirror.example.com/dockerhub/library/nginx:1.25.
+import { configEntries } from '../../shared/config.ts';
 import {
   normalizeRegistry,
   registryHostProblem,
@@ -19,11 +20,7 @@ export type Mirrors = ReadonlyMap<string, string>;
 /** Parses the entries of `text`; throws an Error whose message names the entry and problem. */
 export function parseMirrors(text: string): Mirrors {
   const mirrors = new Map<string, string>();
-  const entries = text
-    .split(/[,\n]/)
-    .map((line) => line.replace(/#.*/, '').trim())
-    .filter(Boolean);
-  for (const entry of entries) {
+  for (const entry of configEntries(text)) {
     const eq = entry.indexOf('=');
     if (eq < 0) throw new Error(`entry "${entry}": expected <registry>=<mirror>`);
     const source = entry.slice(0, eq).trim();

@@ -7,6 +7,8 @@
 // per line; `#` starts a comment). A value may hold placeholders filled from the request:
 // {namespace} {user} {operation} {kind} {resource}; the filled value is turned into a valid
 // label value (other characters become '-', at most 63 characters).
+
+import { configEntries } from '../config.ts';
 import type { AdmissionRequest } from '../review.ts';
 import { labelKeyProblem, labelValueProblem, toLabelValue } from './names.ts';
 
@@ -25,11 +27,7 @@ const RESERVED = /(^|\.)(kubernetes\.io|k8s\.io)$/;
 /** Parses the entries of `text`; throws an Error whose message names the entry and problem. */
 export function parseLabelRules(text: string, allowReserved: boolean): LabelRule[] {
   const rules: LabelRule[] = [];
-  const entries = text
-    .split(/[,\n]/)
-    .map((line) => line.replace(/#.*/, '').trim())
-    .filter(Boolean);
-  for (const entry of entries) {
+  for (const entry of configEntries(text)) {
     const eq = entry.indexOf('=');
     if (eq < 0) throw new Error(`entry "${entry}": expected key=value`);
     const key = entry.slice(0, eq).trim();
