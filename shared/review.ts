@@ -65,7 +65,7 @@ export function parseAdmissionReview(body: unknown): AdmissionReview {
     throw new HttpError(400, `invalid AdmissionReview: ${describeIssues(result.error.issues)}`);
   }
   const { request } = result.data;
-  if (request.kind.group === '' && request.kind.kind === 'Pod') {
+  if (isPodRequest(request)) {
     for (const key of ['object', 'oldObject'] as const) {
       const spec = request[key]?.spec;
       const problem = spec == null ? undefined : podSpecProblem(spec, `request.${key}.spec`);
@@ -73,6 +73,16 @@ export function parseAdmissionReview(body: unknown): AdmissionReview {
     }
   }
   return result.data;
+}
+
+/**
+ * Whether the object is a pod. Functions match requests by resource and the apiserver keeps
+ * kind and resource consistent, but a client that does not (kind "Pod" misspelt, resource
+ * `pods`) must still never hand a function a pod of the wrong shape: either one is enough.
+ */
+function isPodRequest({ kind, resource, subResource }: AdmissionRequest): boolean {
+  if (kind.group === '' && kind.kind === 'Pod') return true;
+  return resource.group === '' && resource.resource === 'pods' && !subResource;
 }
 
 /** Renders zod issues as `field: problem; field: problem`, the field written as a dotted path. */

@@ -146,6 +146,15 @@ describe('fuzz findings', () => {
       assert.equal(answer.status, 400, name);
       assert.match((answer.body as Json).message, message);
     }
+    // The request's kind misspelt while its resource says pods: still checked as a pod.
+    const misnamed = edited(knativePod, (p) => void Object.assign(p.spec, { containers: '[]' }));
+    misnamed.request.kind.kind = '"Pod"';
+    const answer = httpAnswer('sidecar-injection', misnamed, sidecarEnv);
+    assert.equal(answer.status, 400);
+    assert.match(
+      (answer.body as Json).message,
+      /request\.object\.spec\.containers: Invalid input: expected array/,
+    );
   });
 
   it('a Knative Service whose template spec or annotations have the wrong shape is refused', async () => {
