@@ -15,7 +15,7 @@
 // only when enabled: loading it is most of what telemetry adds to a function's start.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
+import { type DiagLogger, DiagLogLevel, diag, metrics, propagation } from '@opentelemetry/api';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Resource } from '@opentelemetry/resources';
 import type { IMetricReader } from '@opentelemetry/sdk-metrics';
@@ -89,23 +89,19 @@ async function start({ serviceName = DEFAULT_SERVICE_NAME }: TelemetryOptions) {
   const tracing = tracesExporter ? tracesExporter !== 'none' : otlpEndpointSet(env, 'TRACES');
   const exporters = metricExporters(env);
   const address = exporters.has('prometheus') ? metricsAddress(env) : undefined;
-  const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const { readers, prometheus } = await metricReaders(exporters, env);
-  const sdk = new NodeSDK({
-    resource: await resourceFor(serviceName),
-    autoDetectResources: false,
-    // Undefined: the SDK reads OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_*, OTEL_BSP_*.
-    spanProcessors: tracing ? undefined : [],
-    metricReaders: readers,
-    // Logs are JSON lines on stderr (shared/telemetry/log.ts), not OTLP log records.
-    logRecordProcessors: [],
-  });
-  // After the constructor, which installs a console logger when OTEL_LOG_LEVEL is set.
+  const resource = await resourceFor(serviceName);
+  // The full SDK when it has more to set up than metrics; metrics alone start in a fraction of
+  // the time and memory (sdk-node loads every exporter it can configure, gRPC included).
+  const sdk =
+    tracing || set(env.OTEL_PROPAGATORS) !== undefined
+      ? await startNodeSdk(resource, readers, tracing)
+      : await startMetricsOnly(resource, readers);
+  // After the SDK's constructor, which installs a console logger when OTEL_LOG_LEVEL is set.
   diag.setLogger(diagLogger(logger), {
     logLevel: diagLevel(env.OTEL_LOG_LEVEL),
     suppressOverrideMessage: true,
   });
-  sdk.start();
 
   const server = prometheus && address ? await serveMetrics(prometheus, address, logger) : undefined;
   const metricsUrl = server ? metricsUrlOf(server) : undefined;
@@ -124,6 +120,49 @@ async function start({ serviceName = DEFAULT_SERVICE_NAME }: TelemetryOptions) {
       });
     },
   } satisfies Telemetry;
+}
+
+interface StartedSdk {
+  shutdown(): Promise<void>;
+}
+
+/** sdk-node, which reads OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_*, OTEL_BSP_*, OTEL_PROPAGATORS. */
+async function startNodeSdk(resource: Resource, readers: IMetricReader[], tracing: boolean) {
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const sdk = new NodeSDK({
+    resource,
+    autoDetectResources: false,
+    // Undefined: the SDK builds them from the environment.
+    spanProcessors: tracing ? undefined : [],
+    metricReaders: readers,
+    // Logs are JSON lines on stderr (shared/telemetry/log.ts), not OTLP log records.
+    logRecordProcessors: [],
+  });
+  sdk.start();
+  return sdk satisfies StartedSdk;
+}
+
+/**
+ * What sdk-node registers when no span is exported: a MeterProvider with the readers, and its
+ * default propagators (W3C trace context and baggage), so that a log line still carries the
+ * caller's trace id. No TracerProvider: spans stay non-recording, as under sdk-node without
+ * span processors.
+ */
+async function startMetricsOnly(resource: Resource, readers: IMetricReader[]): Promise<StartedSdk> {
+  const [{ MeterProvider }, { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator }] =
+    await Promise.all([import('@opentelemetry/sdk-metrics'), import('@opentelemetry/core')]);
+  const provider = readers.length > 0 ? new MeterProvider({ resource, readers }) : undefined;
+  if (provider) metrics.setGlobalMeterProvider(provider);
+  propagation.setGlobalPropagator(
+    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+  );
+  return {
+    async shutdown() {
+      await provider?.shutdown();
+      propagation.disable();
+      metrics.disable();
+    },
+  };
 }
 
 /**
