@@ -3,6 +3,7 @@
 import type { InProcessResult } from './in-process.ts';
 import type { HttpRow } from './measure.ts';
 import type { StartRow } from './starts.ts';
+import { BASELINE_TARGETS } from './targets.ts';
 
 export interface GoalResult {
   goal: string;
@@ -21,12 +22,41 @@ const LARGE_CASE = 'knative-1mib';
 
 /**
  * The runtimes a function is deployed with; the `core` target stands in when none is
- * benchmarked (it is the same core without a runtime around it).
+ * benchmarked (it is the same core without a runtime around it). The Go webhook is only
+ * compared with.
  */
 function judgedTargets(rows: readonly HttpRow[]): string[] {
   const present = [...new Set(rows.filter((r) => r.function !== null).map((r) => r.target))];
-  const deployed = present.filter((t) => t !== 'core');
-  return deployed.length > 0 ? deployed : present;
+  const deployed = present.filter((t) => !BASELINE_TARGETS.includes(t));
+  return deployed.length > 0 ? deployed : present.filter((t) => t === 'core');
+}
+
+/** Ours against the Go webhook on the same review, tracing off (it has metrics, no spans). */
+function againstGo(rows: readonly HttpRow[], target: string, mine: HttpRow | undefined): GoalResult[] {
+  const go = rows.find((r) => r.target === 'go-webhook' && r.case === CASE && r.function === FUNCTION);
+  const where = `${target} tracing off vs go-webhook`;
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined || b === 0 ? null : Math.round((a / b) * 1000) / 1000;
+  const throughput = ratio(mine?.load.requestsPerSecond, go?.load.requestsPerSecond);
+  const cpu = ratio(go?.cpuUsPerRequest, mine?.cpuUsPerRequest);
+  return [
+    {
+      goal: `${FUNCTION} req/s vs the hand-written Go webhook (${CASE})`,
+      where,
+      measured: throughput,
+      unit: '×',
+      limit: 1,
+      pass: throughput === null ? null : throughput >= 1,
+    },
+    {
+      goal: `${FUNCTION} CPU per request, the Go webhook's over ours (${CASE})`,
+      where,
+      measured: cpu,
+      unit: '×',
+      limit: 1,
+      pass: cpu === null ? null : cpu >= 1,
+    },
+  ];
 }
 
 /** Tracing on where it was measured: the goals hold with tracing on. */
@@ -90,6 +120,10 @@ export function evaluateGoals(
         pass: atMost(large?.singleConnection?.latencyMs.p50, 20),
       },
     );
+    const tracingOff = rows.find(
+      (r) => r.target === target && r.case === CASE && r.function === FUNCTION && r.tracing !== 'on',
+    );
+    if (target !== 'core') goals.push(...againstGo(rows, target, tracingOff));
     const rss = mine.map((r) => r.peakRssMb);
     goals.push({
       goal: `peak RSS under load (${CASE}, largest of the functions)`,

@@ -78,7 +78,8 @@ export function runsOf(target: Target, functions: readonly BenchFunction[], with
   const modes: Tracing[] = !target.traced ? ['n/a'] : withTracing ? ['off', 'on'] : ['off'];
   if (target.serves === 'nothing') return [{ target, functions: [], tracing: 'n/a' }];
   if (target.serves === 'every-function') return modes.map((tracing) => ({ target, functions, tracing }));
-  return functions.flatMap((fn) => modes.map((tracing) => ({ target, functions: [fn], tracing })));
+  const served = target.functions ? functions.filter((fn) => target.functions?.includes(fn.name)) : functions;
+  return served.flatMap((fn) => modes.map((tracing) => ({ target, functions: [fn], tracing })));
 }
 
 /** The command of a run, with its temp dir. */

@@ -2,7 +2,8 @@
 // answers reviews. Functions are benchmarked with the configuration below, chosen so that
 // the Knative review is mutated, not skipped or denied.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../test/support/apiserver.ts';
 import type { ServerCommand } from './server-process.ts';
@@ -69,6 +70,8 @@ export interface Target {
   readonly traced: boolean;
   /** Left out unless named in BENCH_TARGETS. */
   readonly onRequest?: boolean;
+  /** Only these functions (a baseline written for just them); omitted: every function. */
+  readonly functions?: readonly string[];
   /** Run once before the target's first process (a build). */
   prepare?(log: (line: string) => void): void;
   command(context: TargetContext): ServerCommand;
@@ -76,6 +79,42 @@ export interface Target {
 
 const node = process.execPath;
 const bareServer = join(projectRoot, 'bench', 'bare-server.ts');
+const goWebhookSource = join(projectRoot, 'bench', 'go-webhook');
+export const goWebhookBinary = join(tmpdir(), 'faas-admission-bench-go-webhook');
+
+/** Targets that stand in for something else (the core alone, a Go webhook): compared with, never judged. */
+export const BASELINE_TARGETS: readonly string[] = ['core', 'go-webhook'];
+
+/**
+ * Builds bench/go-webhook with Debian's Go and Debian's client_golang, in GOPATH mode (the Go
+ * module proxy is not among this project's registries).
+ */
+export function buildGoWebhook(log: (line: string) => void): void {
+  const gopath = mkdtempSync(join(tmpdir(), 'faas-admission-gopath-'));
+  const dir = join(gopath, 'src', 'go-webhook');
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(join(goWebhookSource, 'main.go'), join(dir, 'main.go'));
+  log('go-webhook: go build (Debian golang-go, golang-github-prometheus-client-golang-dev)');
+  try {
+    execFileSync('go', ['build', '-o', goWebhookBinary, '.'], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        GO111MODULE: 'off',
+        GOPATH: `${gopath}:/usr/share/gocode`,
+        GOCACHE: join(tmpdir(), 'faas-admission-bench-gocache'),
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+  } catch (error) {
+    const detail = (error as { stderr?: Buffer }).stderr?.toString().trim() || (error as Error).message;
+    throw new Error(
+      `go-webhook: the build failed (it needs the Debian packages golang-go and golang-github-prometheus-client-golang-dev, listed in .ci/apt-packages; BENCH_TARGETS can leave it out): ${detail}`,
+    );
+  } finally {
+    rmSync(gopath, { recursive: true, force: true });
+  }
+}
 
 /** A deployed `node ...` command run here: this Node, paths under the checkout. */
 function nodeCommand(words: readonly string[], where: string): string[] {
@@ -224,6 +263,27 @@ export const targets: readonly Target[] = [
       },
       listening: /openfaas: serving .* on http:\/\/127\.0\.0\.1:(\d+)/,
       url: (port) => `http://127.0.0.1:${port}/`,
+    }),
+  },
+  {
+    name: 'go-webhook',
+    description:
+      'the Go webhook a team would write instead (bench/go-webhook): volume-extension in one net/http handler, stdlib JSON, a hand-built patch, Prometheus metrics, no tracing',
+    scheme: 'https',
+    serves: 'one-function',
+    traced: false,
+    functions: ['volume-extension'],
+    prepare: buildGoWebhook,
+    command: (context) => ({
+      argv: [goWebhookBinary],
+      env: {
+        ...tlsEnv(context),
+        // What samples/policies/nagent.yaml allows, volume-extension's policy in the bench.
+        ALLOWED_HOSTPATH_PREFIXES: '/usr/local/nagent4docker',
+        PORT: '0',
+      },
+      listening: /go webhook listening on port (\d+)/,
+      url: (port) => `https://127.0.0.1:${port}/`,
     }),
   },
   {

@@ -10,7 +10,11 @@ import { promisify } from 'node:util';
 import { evaluateGoals } from '../bench/goals.ts';
 import type { HttpRow } from '../bench/measure.ts';
 import type { BenchResult } from '../bench/run.ts';
-import { projectRoot } from './support/apiserver.ts';
+import { startServer, stopServer } from '../bench/server-process.ts';
+import { targets } from '../bench/targets.ts';
+import { makeCertificate } from '../bench/tls.ts';
+import { apiserverVerdict, projectRoot } from './support/apiserver.ts';
+import { answer, sharedFixture } from './support/reviews.ts';
 
 const run = promisify(execFile);
 
@@ -106,6 +110,61 @@ describe('npm run bench (harness smoke test)', () => {
     }
     const patchGoal = result.goals.find((g) => /only add operations/.test(g.goal));
     assert.equal(patchGoal?.pass, true);
+  });
+
+  it('compares with a Go webhook that does the same work: the same object once patched', async () => {
+    const go = targets.find((t) => t.name === 'go-webhook');
+    assert.ok(go?.prepare);
+    go.prepare(() => {});
+    const tls = makeCertificate(dir);
+    const reviewed = sharedFixture('knative-pod-netease-annotations.v1.json');
+    const command = go.command({ tls, tracing: 'n/a', otlpEndpoint: '', functions: [] });
+    const server = await startServer(command, undefined, JSON.stringify(reviewed), tls.cert);
+    try {
+      const policy = { VOLUME_POLICY_FILE: join(projectRoot, 'samples', 'policies', 'nagent.yaml') };
+      const theirs = await apiserverVerdict(reviewed, JSON.parse(server.firstReply.body));
+      const ours = await apiserverVerdict(reviewed, answer('volume-extension', reviewed, policy));
+      assert.ok(theirs.accepted && theirs.allowed, JSON.stringify(theirs));
+      assert.ok(ours.accepted && ours.allowed, JSON.stringify(ours));
+      assert.deepEqual(theirs.object, ours.object);
+      assert.notDeepEqual(theirs.object, reviewed.request.object);
+    } finally {
+      await stopServer(server.process);
+    }
+  });
+
+  it('sets volume-extension against the Go webhook, tracing off, in req/s and CPU per request', () => {
+    const row = (target: string, tracing: HttpRow['tracing'], rps: number, cpu: number) =>
+      ({
+        case: 'knative',
+        target,
+        function: 'volume-extension',
+        tracing,
+        load: { requestsPerSecond: rps, latencyMs: { p99: 1 } },
+        cpuUsPerRequest: cpu,
+        peakRssMb: 1,
+        reply: { allowed: true, patch: [] },
+      }) as unknown as HttpRow;
+    const goals = evaluateGoals(
+      [
+        row('standalone', 'off', 3000, 150),
+        row('standalone', 'on', 2000, 250),
+        row('go-webhook', 'n/a', 4000, 200),
+      ],
+      [],
+      [],
+    );
+    const goal = (text: RegExp) => goals.find((g) => text.test(g.goal));
+    assert.deepEqual(
+      [goal(/req\/s vs the hand-written Go/)?.measured, goal(/req\/s vs the hand-written Go/)?.pass],
+      [0.75, false],
+    );
+    assert.deepEqual(
+      [goal(/Go webhook's over ours/)?.measured, goal(/Go webhook's over ours/)?.pass],
+      [1.333, true],
+    );
+    // The Go webhook is compared with, never judged against the goals itself.
+    assert.ok(goals.every((g) => !g.where.startsWith('go-webhook')));
   });
 
   it('judges each goal on its own case, with tracing on where that case measured it', () => {
