@@ -80,7 +80,7 @@ export interface Target {
 const node = process.execPath;
 const bareServer = join(projectRoot, 'bench', 'bare-server.ts');
 const goWebhookSource = join(projectRoot, 'bench', 'go-webhook');
-export const goWebhookBinary = join(tmpdir(), 'faas-admission-bench-go-webhook');
+const goWebhookBinary = join(tmpdir(), 'faas-admission-bench-go-webhook');
 
 /** Targets that stand in for something else (the core alone, a Go webhook): compared with, never judged. */
 export const BASELINE_TARGETS: readonly string[] = ['core', 'go-webhook'];
@@ -89,7 +89,7 @@ export const BASELINE_TARGETS: readonly string[] = ['core', 'go-webhook'];
  * Builds bench/go-webhook with Debian's Go and Debian's client_golang, in GOPATH mode (the Go
  * module proxy is not among this project's registries).
  */
-export function buildGoWebhook(log: (line: string) => void): void {
+function buildGoWebhook(log: (line: string) => void): void {
   const gopath = mkdtempSync(join(tmpdir(), 'faas-admission-gopath-'));
   const dir = join(gopath, 'src', 'go-webhook');
   mkdirSync(dir, { recursive: true });

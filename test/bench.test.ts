@@ -11,7 +11,7 @@ import { evaluateGoals } from '../bench/goals.ts';
 import type { HttpRow } from '../bench/measure.ts';
 import type { BenchResult } from '../bench/run.ts';
 import { startServer, stopServer } from '../bench/server-process.ts';
-import { targets } from '../bench/targets.ts';
+import { benchFunctions, targets } from '../bench/targets.ts';
 import { makeCertificate } from '../bench/tls.ts';
 import { apiserverVerdict, projectRoot } from './support/apiserver.ts';
 import { answer, sharedFixture } from './support/reviews.ts';
@@ -121,9 +121,10 @@ describe('npm run bench (harness smoke test)', () => {
     const command = go.command({ tls, tracing: 'n/a', otlpEndpoint: '', functions: [] });
     const server = await startServer(command, undefined, JSON.stringify(reviewed), tls.cert);
     try {
-      const policy = { VOLUME_POLICY_FILE: join(projectRoot, 'samples', 'policies', 'nagent.yaml') };
+      // volume-extension as the bench configures it (the sample policy admitting the hostPath).
+      const env = benchFunctions.find((fn) => fn.name === 'volume-extension')?.env;
       const theirs = await apiserverVerdict(reviewed, JSON.parse(server.firstReply.body));
-      const ours = await apiserverVerdict(reviewed, answer('volume-extension', reviewed, policy));
+      const ours = await apiserverVerdict(reviewed, answer('volume-extension', reviewed, { ...env }));
       assert.ok(theirs.accepted && theirs.allowed, JSON.stringify(theirs));
       assert.ok(ours.accepted && ours.allowed, JSON.stringify(ours));
       assert.deepEqual(theirs.object, ours.object);
