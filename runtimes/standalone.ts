@@ -18,7 +18,7 @@ import { type Logger, stderrLogger } from './log.ts';
 import { loadRoutes, type ReviewTarget } from './routes.ts';
 import { createAdmissionHandler } from './server.ts';
 import { serverSettingsShape } from './settings.ts';
-import { shutdownTelemetry, startTelemetry } from './telemetry.ts';
+import { observeServingCertificate, shutdownTelemetry, startTelemetry } from './telemetry.ts';
 import { TLS_OPTIONS } from './tls/options.ts';
 import { describePair, readServingPair, reloadOnChange } from './tls/reload.ts';
 
@@ -112,6 +112,7 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
   const address = await listen(server, settings.host, settings.port);
   const reloader = reloadOnChange(server, files, pair, TLS_OPTIONS, log);
   log.info(`serving certificate: ${describePair(pair)}`);
+  await observeServingCertificate(() => reloader.current().certificate);
 
   const running: StandaloneServer = {
     url: `https://${urlHost(settings.host)}:${address.port}`,

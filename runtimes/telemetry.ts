@@ -18,9 +18,12 @@ import type { AddressInfo } from 'node:net';
 import { type DiagLogger, DiagLogLevel, diag, metrics, propagation } from '@opentelemetry/api';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Resource } from '@opentelemetry/resources';
-import type { IMetricReader } from '@opentelemetry/sdk-metrics';
+import type { IMetricReader, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { ConfigError } from '../shared/errors.ts';
+import { observeHttpServers } from '../shared/telemetry/http-server.ts';
+import { METER_NAME, METRIC } from '../shared/telemetry/instruments.ts';
 import { createLogger, type Logger, log, useLogger } from '../shared/telemetry/log.ts';
+import { withUnitSuffix } from '../shared/telemetry/prometheus-names.ts';
 import { loadTelemetrySettings, useTelemetrySettings } from '../shared/telemetry/settings.ts';
 
 export interface TelemetryOptions {
@@ -105,6 +108,8 @@ async function start({ serviceName = DEFAULT_SERVICE_NAME }: TelemetryOptions) {
 
   const server = prometheus && address ? await serveMetrics(prometheus, address, logger) : undefined;
   const metricsUrl = server ? metricsUrlOf(server) : undefined;
+  const stopHttpMetrics =
+    readers.length > 0 ? observeHttpServers((observed) => observed === server) : () => {};
   logger.info(
     { service: serviceName, metrics_url: metricsUrl, tracing, metric_exporters: readers.length },
     'telemetry started',
@@ -113,6 +118,7 @@ async function start({ serviceName = DEFAULT_SERVICE_NAME }: TelemetryOptions) {
     metricsUrl,
     tracing,
     async shutdown() {
+      stopHttpMetrics();
       server?.close();
       server?.closeAllConnections();
       await withinLimit(sdk.shutdown(), SHUTDOWN_LIMIT_MS).catch((error: unknown) => {
@@ -263,10 +269,23 @@ async function serveMetrics(
   { host, port }: MetricsAddress,
   logger: Logger,
 ): Promise<Server | undefined> {
+  const { PrometheusSerializer } = await import('@opentelemetry/exporter-prometheus');
+  const serializer = new PrometheusSerializer();
   const server = createServer((request, response) => {
     const path = request.url?.split('?')[0];
     if (path === '/metrics' && (request.method === 'GET' || request.method === 'HEAD')) {
-      exporter.getMetricsRequestHandler(request, response);
+      exporter.collect().then(
+        ({ resourceMetrics, errors }) => {
+          if (errors.length > 0) logger.error({ errors: errors.map(String) }, 'metrics collection errors');
+          response
+            .writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
+            .end(serializer.serialize(withPrometheusUnits(resourceMetrics)));
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'metrics collection failed');
+          response.writeHead(500, { 'content-type': 'text/plain' }).end('metrics collection failed\n');
+        },
+      );
     } else {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at /metrics\n');
     }
@@ -288,6 +307,53 @@ async function serveMetrics(
   server.unref();
   return server;
 }
+
+/** Each metric under the name the OTLP-to-Prometheus translation gives it (prometheus-names.ts). */
+function withPrometheusUnits(resourceMetrics: ResourceMetrics): ResourceMetrics {
+  return {
+    ...resourceMetrics,
+    scopeMetrics: resourceMetrics.scopeMetrics.map((scope) => ({
+      ...scope,
+      metrics: scope.metrics.map((metric) => {
+        const { name, unit } = metric.descriptor;
+        const gauge = metric.dataPointType === GAUGE_POINTS;
+        return { ...metric, descriptor: { ...metric.descriptor, name: withUnitSuffix(name, unit, gauge) } };
+      }),
+    })),
+  } as ResourceMetrics;
+}
+
+// DataPointType.GAUGE of @opentelemetry/sdk-metrics, which is only loaded when metrics are on.
+const GAUGE_POINTS = 2;
+
+/**
+ * The serving certificate's remaining validity, as a gauge read at each collection (negative
+ * once expired). `certificate` returns the PEM being served, which changes on a reload; a later
+ * call replaces the source (one gauge per meter provider).
+ */
+export async function observeServingCertificate(certificate: () => string): Promise<void> {
+  const { certificateFacts } = await import('./tls/inspect.ts');
+  servingCertificate = certificate;
+  const provider = metrics.getMeterProvider();
+  if (certificateGaugeProvider === provider) return;
+  certificateGaugeProvider = provider;
+  let parsed: { pem: string; validTo: number } | undefined;
+  provider
+    .getMeter(METER_NAME)
+    .createObservableGauge(METRIC.certificateRemaining, {
+      description: 'Seconds until the serving certificate expires (negative once it has)',
+      unit: 's',
+    })
+    .addCallback((result) => {
+      const pem = servingCertificate?.();
+      if (pem === undefined) return;
+      if (parsed?.pem !== pem) parsed = { pem, validTo: certificateFacts(pem).validTo.getTime() };
+      result.observe((parsed.validTo - Date.now()) / 1000);
+    });
+}
+
+let servingCertificate: (() => string) | undefined;
+let certificateGaugeProvider: unknown;
 
 function metricsUrlOf(server: Server): string {
   const { address, port } = server.address() as AddressInfo;

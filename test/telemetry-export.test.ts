@@ -107,6 +107,10 @@ describe('OTLP export (http/protobuf)', () => {
         budgetSource: 'request',
       },
     );
+    // The admitted object's namespace under a name of our own: k8s.namespace.name is the
+    // process's namespace, which the Collector's k8sattributes processor writes.
+    assert.equal(a['admission.namespace'], 'nfaas-demo');
+    assert.equal(a['k8s.namespace.name'], undefined);
     const used = a[ATTR.budgetUsed] as number;
     assert.ok(used > 0 && used < 7, `used ${used} s`);
     assert.equal(a[ATTR.budgetFraction], used / 7);
@@ -308,7 +312,10 @@ describe('telemetry in the standalone HTTPS and OpenFaaS entries', () => {
           exposition,
           /^admission_reviews_total\{admission_function="volume-extension",admission_outcome="patched",admission_operation="CREATE"[^}]*\} 1$/m,
         );
-        assert.match(exposition, /^admission_budget\{admission_function="volume-extension"[^}]*\} 7$/m);
+        assert.match(
+          exposition,
+          /^admission_budget_seconds\{admission_function="volume-extension"[^}]*\} 7$/m,
+        );
         await entry.waitFor(new RegExp(`"trace_id":"${traceId}"`), 'stderr');
         const line = jsonLines(entry).find((l) => l.trace_id === traceId);
         assert.equal(line?.msg, 'review answered');

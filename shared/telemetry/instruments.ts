@@ -1,16 +1,30 @@
 // The admission metrics, on the OpenTelemetry API. Names follow the semantic-convention style
-// (dotted, unit in `unit`); the Prometheus exporter writes them with underscores:
-// admission.review.duration -> admission_review_duration_bucket/_sum/_count.
-import { type Counter, type Gauge, type Histogram, type MeterProvider, metrics } from '@opentelemetry/api';
+// (dotted, unit in `unit`). Their Prometheus names are the same on both paths, as the
+// OTLP-to-Prometheus translation writes them (a Collector's prometheus exporter, Prometheus's
+// OTLP receiver) and as our scrape endpoint serves them (shared/telemetry/prometheus-names.ts):
+// unit suffix, `_total` for counters. admission.review.duration (s) ->
+// admission_review_duration_seconds_bucket/_sum/_count. A ratio (unit 1) says `ratio` in its
+// name, since the translation adds `_ratio` to gauges only.
+import {
+  type Counter,
+  type Gauge,
+  type Histogram,
+  type MeterProvider,
+  metrics,
+  type UpDownCounter,
+} from '@opentelemetry/api';
 
 export const METER_NAME = 'faas-admission';
 
 export const METRIC = {
   duration: 'admission.review.duration',
   reviews: 'admission.reviews',
-  budgetFraction: 'admission.budget.fraction',
+  budgetFraction: 'admission.budget.used_ratio',
   budgetWarnings: 'admission.budget.warnings',
   budget: 'admission.budget',
+  inFlight: 'admission.reviews.in_flight',
+  certificateRemaining: 'admission.tls.certificate.remaining',
+  httpDuration: 'http.server.request.duration',
 } as const;
 
 // 100 µs to 30 s (the apiserver's longest timeoutSeconds): a warm review takes well under a
@@ -29,6 +43,9 @@ export interface Instruments {
   readonly budgetFraction: Histogram;
   readonly budgetWarnings: Counter;
   readonly budget: Gauge;
+  readonly inFlight: UpDownCounter;
+  /** The stable semantic-convention HTTP server metric: every answer, reviews or not. */
+  readonly httpDuration: Histogram;
   /** The budget last recorded per function: the gauge keeps its value, so record changes only. */
   readonly budgetRecorded: Map<string, number>;
 }
@@ -57,6 +74,15 @@ function createInstruments(provider: MeterProvider): Instruments {
     budget: meter.createGauge(METRIC.budget, {
       description: 'Time budget of the latest review (?timeout=, else WEBHOOK_TIMEOUT_SECONDS)',
       unit: 's',
+    }),
+    inFlight: meter.createUpDownCounter(METRIC.inFlight, {
+      description: 'Reviews received and not yet answered',
+      unit: '{review}',
+    }),
+    httpDuration: meter.createHistogram(METRIC.httpDuration, {
+      description: 'Duration of HTTP server requests, from the request line to the last byte of the answer',
+      unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     }),
     budgetRecorded: new Map(),
   };

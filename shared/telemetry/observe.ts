@@ -40,7 +40,9 @@ export const ATTR = {
   resource: 'admission.resource',
   subResource: 'admission.subresource',
   name: 'admission.name',
-  namespace: 'k8s.namespace.name',
+  // The admitted object's namespace. Not k8s.namespace.name: that names the namespace the
+  // process runs in, and the Collector's k8sattributes processor overwrites it.
+  namespace: 'admission.namespace',
   dryRun: 'admission.dry_run',
   allowed: 'admission.allowed',
   statusCode: 'admission.status.code',

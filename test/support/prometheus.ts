@@ -18,7 +18,21 @@ export interface Prometheus {
   query(promql: string): Promise<Sample[]>;
   /** Polls `promql` until `enough` holds for its result, or rejects after `ms`. */
   waitFor(promql: string, enough: (samples: Sample[]) => boolean, ms?: number): Promise<Sample[]>;
+  /** The alerts of the loaded rule files, pending or firing (/api/v1/alerts). */
+  alerts(): Promise<Alert[]>;
   stop(): Promise<void>;
+}
+
+export interface Alert {
+  labels: Record<string, string>;
+  state: 'pending' | 'firing';
+}
+
+export interface PrometheusOptions {
+  /** Rule files to load (rule_files), evaluated every second. */
+  readonly ruleFiles?: readonly string[];
+  /** More scrape jobs; honorLabels keeps the job and instance labels the target writes. */
+  readonly jobs?: readonly { name: string; targets: readonly string[]; honorLabels?: boolean }[];
 }
 
 export const PROMETHEUS_BINARY = process.env.PROMETHEUS_BINARY ?? 'prometheus';
@@ -46,7 +60,10 @@ function freePort(): Promise<number> {
 }
 
 /** Starts Prometheus scraping `targets` (host:port of /metrics endpoints) every second. */
-export async function startPrometheus(targets: readonly string[]): Promise<Prometheus> {
+export async function startPrometheus(
+  targets: readonly string[],
+  options: PrometheusOptions = {},
+): Promise<Prometheus> {
   prometheusVersion();
   const dir = mkdtempSync(join(tmpdir(), 'faas-admission-prometheus-'));
   const config = join(dir, 'prometheus.yml');
@@ -60,6 +77,13 @@ export async function startPrometheus(targets: readonly string[]): Promise<Prome
       '  - job_name: faas-admission',
       '    static_configs:',
       `      - targets: [${targets.map((t) => `'${t}'`).join(', ')}]`,
+      ...(options.jobs ?? []).flatMap((job) => [
+        `  - job_name: '${job.name}'`,
+        `    honor_labels: ${job.honorLabels === true}`,
+        '    static_configs:',
+        `      - targets: [${job.targets.map((t) => `'${t}'`).join(', ')}]`,
+      ]),
+      ...(options.ruleFiles?.length ? ['rule_files:', ...options.ruleFiles.map((f) => `  - '${f}'`)] : []),
       '',
     ].join('\n'),
   );
@@ -111,6 +135,11 @@ export async function startPrometheus(targets: readonly string[]): Promise<Prome
           }
           await new Promise((resolve) => setTimeout(resolve, 250));
         }
+      },
+      async alerts() {
+        const response = await fetch(`${url}/api/v1/alerts`);
+        const body = (await response.json()) as { data: { alerts: Alert[] } };
+        return body.data.alerts;
       },
       async stop() {
         await stopChild(child);
