@@ -214,11 +214,11 @@ export function translateMetricExport(body: Uint8Array): { series: Series[]; met
 
 /** The series in Prometheus's text format, for a Prometheus to scrape with honor_labels. */
 export function exposition(series: Iterable<Series>): string {
-  const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  const escapeValue = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
   const lines: string[] = [];
   for (const { name, labels, value } of series) {
     const text = Object.entries(labels)
-      .map(([k, v]) => `${k}="${escape(v)}"`)
+      .map(([k, v]) => `${k}="${escapeValue(v)}"`)
       .join(',');
     lines.push(`${name}{${text}} ${value}`);
   }
