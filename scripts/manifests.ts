@@ -6,7 +6,7 @@
 //   npm run manifests -- --out my-deploy --ca-bundle .certs/faas-admission-tls.faas-admission/ca-bundle.b64
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { functions } from '../functions/index.ts';
 import { deployFiles } from './manifests/render.ts';
@@ -97,7 +97,8 @@ function main(): void {
   const out = values.out;
   const files = deployFiles([...functions.values()], settingsFrom(values));
   const present = existsSync(out) ? readdirSync(out) : [];
-  const extra = present.filter((name) => !files.has(name));
+  const names = [...files.keys()];
+  const extra = present.filter((name) => !names.some((file) => file === name || file.startsWith(`${name}/`)));
 
   if (values.check) {
     const stale = [...files].filter(([name, text]) => {
@@ -113,7 +114,10 @@ function main(): void {
     return;
   }
   mkdirSync(out, { recursive: true });
-  for (const [name, text] of files) writeFileSync(join(out, name), text);
+  for (const [name, text] of files) {
+    mkdirSync(dirname(join(out, name)), { recursive: true });
+    writeFileSync(join(out, name), text);
+  }
   process.stdout.write(`manifests: wrote ${files.size} files to ${out.replace(/\/$/, '')}/\n`);
   for (const name of extra)
     process.stderr.write(`manifests: ${join(out, name)} is not generated: remove it?\n`);

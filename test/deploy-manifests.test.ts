@@ -3,7 +3,7 @@
 // the objects agree with each other: names, ports, certificates, timeouts, limits.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -34,12 +34,20 @@ function documents(text: string): Json[] {
 /** Every object of the manifest files in `files` (name -> text), by file. */
 function objectsOf(files: Map<string, string>): Json[] {
   return [...files]
-    .filter(([name]) => name.endsWith('.yaml') && name !== 'kustomization.yaml')
+    .filter(([name]) => name.endsWith('.yaml') && !name.endsWith('kustomization.yaml'))
     .flatMap(([, text]) => documents(text));
 }
 
+/** The files under `dir`, components (components/<name>/) included, as `npm run manifests` writes them. */
+function filesIn(dir: string): Map<string, string> {
+  const names = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((name) =>
+    statSync(join(dir, name)).isFile(),
+  );
+  return new Map(names.map((name) => [name, readFileSync(join(dir, name), 'utf8')]));
+}
+
 function committedFiles(): Map<string, string> {
-  return new Map(readdirSync(deployDir).map((name) => [name, readFileSync(join(deployDir, name), 'utf8')]));
+  return filesIn(deployDir);
 }
 
 const find = (objects: Json[], kind: string, name?: string): Json => {
@@ -348,7 +356,7 @@ describe('npm run manifests', () => {
       const image = `registry.internal/faas-admission@sha256:${'a'.repeat(64)}`;
       const result = cli('--out', out, '--namespace', 'webhooks', '--image', image);
       assert.equal(result.status, 0, result.stderr);
-      const files = new Map(readdirSync(out).map((n) => [n, readFileSync(join(out, n), 'utf8')]));
+      const files = filesIn(out);
       const objects = objectsOf(files);
       assertValid(objects);
       for (const object of objects.filter(
@@ -386,9 +394,7 @@ describe('npm run manifests', () => {
       writeFileSync(join(out, 'ca-bundle.b64'), `${bundle}\n`);
       const result = cli('--out', join(out, 'deploy'), '--ca-bundle', join(out, 'ca-bundle.b64'));
       assert.equal(result.status, 0, result.stderr);
-      const files = new Map(
-        readdirSync(join(out, 'deploy')).map((n) => [n, readFileSync(join(out, 'deploy', n), 'utf8')]),
-      );
+      const files = filesIn(join(out, 'deploy'));
       const objects = objectsOf(files);
       assertValid(objects);
       assert.deepEqual(

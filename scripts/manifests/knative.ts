@@ -49,7 +49,7 @@ function scaleAnnotations(fn: FuncYaml): Record<string, string> {
   );
 }
 
-const METRICS_PORT = 9464;
+export const METRICS_PORT = 9464;
 
 export function knativeService(mutation: AnyMutation, settings: DeploySettings): Manifest {
   const fn = deployedFuncYaml(mutation.name);

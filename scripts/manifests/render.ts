@@ -5,6 +5,7 @@ import { certificates } from './certificates.ts';
 import { deployedFuncYaml, deployedWebhook } from './function-config.ts';
 import { knativeService } from './knative.ts';
 import { type NginxConfOptions, renderNginxConf } from './nginx-conf.ts';
+import { POD_MONITOR_DIR, podMonitor, podMonitorComponent } from './pod-monitor.ts';
 import {
   type DeploySettings,
   knativeHost,
@@ -134,6 +135,20 @@ export function deployFiles(
   files.set(
     'kustomization.yaml',
     renderYaml(`${GENERATED}\n Apply with: kubectl apply -k deploy/`, [kustomization(resources, settings)]),
+  );
+  // Off by default: an overlay lists it under `components:` (Prometheus Operator users).
+  files.set(
+    `${POD_MONITOR_DIR}/kustomization.yaml`,
+    renderYaml(
+      `${GENERATED}\n A PodMonitor for the Prometheus Operator. Turn it on in an overlay:\n   components: [../deploy/${POD_MONITOR_DIR}]`,
+      [podMonitorComponent()],
+    ),
+  );
+  files.set(
+    `${POD_MONITOR_DIR}/pod-monitor.yaml`,
+    renderYaml(`${GENERATED}\n Scrapes each function pod's admission metrics (:9464/metrics).`, [
+      podMonitor(settings),
+    ]),
   );
   return files;
 }

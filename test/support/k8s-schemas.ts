@@ -2,12 +2,12 @@
 // as `kubectl apply` (strict field validation) would: an unknown field is an error, and so is
 // a kind with no schema here, so nothing ships unvalidated.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import ajvFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import { labelKeyProblem, labelValueProblem } from '../../shared/k8s/names.ts';
-import { sharedDir } from './apiserver.ts';
+import { projectRoot, sharedDir } from './apiserver.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -32,6 +32,13 @@ const CRD_SCHEMAS: Record<string, string> = {
   'cert-manager.io/v1/Certificate': 'cert-manager.io_certificates.yaml',
   'cert-manager.io/v1/Issuer': 'cert-manager.io_issuers.yaml',
   'cert-manager.io/v1/ClusterIssuer': 'cert-manager.io_clusterissuers.yaml',
+  // Not in ../shared/schemas: prometheus-operator's CRD, copied into test/data (its README says from where).
+  'monitoring.coreos.com/v1/PodMonitor': join(
+    projectRoot,
+    'test',
+    'data',
+    'monitoring.coreos.com_podmonitors.yaml',
+  ),
 };
 
 // strictTypes off: the CRDs put `pattern` beside `anyOf: [integer, string]` (quantities), which is
@@ -99,7 +106,7 @@ function strictStructural(node: unknown): unknown {
 }
 
 function crdSchema(file: string, apiVersion: string, kind: string): Schema {
-  const crd = parse(readFileSync(join(schemasDir, file), 'utf8')) as {
+  const crd = parse(readFileSync(isAbsolute(file) ? file : join(schemasDir, file), 'utf8')) as {
     spec: { names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: Schema } }[] };
   };
   const version = apiVersion.split('/')[1];
