@@ -116,7 +116,11 @@ describe('sidecar-injection, node-oversale and knative-service-validation throug
         .sort((a, b) => a.at - b.at);
       const order = calls.map((c) => c.path.split('?')[0]);
       assert.deepEqual(order.slice(0, 3), ['/volume-extension', '/sidecar-injection', '/volume-extension']);
-      assert.equal(((calls[2] as Json).reply as Json).response.patch, undefined, 'the reinvocation changes nothing');
+      assert.equal(
+        ((calls[2] as Json).reply as Json).response.patch,
+        undefined,
+        'the reinvocation changes nothing',
+      );
       const report = await checkStandIn(calls, pod, 'sidecar-injection + volume-extension');
       for (const d of [...report.verdictDifferences, ...report.chainDifferences, ...report.storedDifferences])
         console.log(`stand-in difference: ${d}`);
