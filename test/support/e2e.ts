@@ -57,8 +57,19 @@ export interface RawOptions {
   readonly contentType?: string;
 }
 
+const started = new Set<ControlPlane>();
+// An interrupted run (Ctrl-C, the runner's SIGTERM) stops its control planes too; a normal
+// exit is covered by control-plane.ts.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const plane of started) plane.stop();
+    process.exit(130);
+  });
+}
+
 export async function startCluster(options: ControlPlaneOptions = {}): Promise<Cluster> {
   const plane = await startControlPlane(options);
+  started.add(plane);
   const configs = new Map<string, KubeConfig>([[plane.kubeconfigPath, plane.kubeConfig]]);
   const configFor = (path: string): KubeConfig => {
     let config = configs.get(path);
@@ -106,7 +117,10 @@ export async function startCluster(options: ControlPlaneOptions = {}): Promise<C
     apps: plane.kubeConfig.makeApiClient(AppsV1Api),
     objects: KubernetesObjectApi.makeApiClient(plane.kubeConfig),
     raw,
-    stop: () => plane.stop(),
+    stop: () => {
+      started.delete(plane);
+      plane.stop();
+    },
   };
 }
 
