@@ -1,15 +1,17 @@
 // Everything under deploy/, as file name -> content, from the functions registry and the
 // deployment settings. `npm run manifests` writes it; a test checks deploy/ is exactly this.
-import type { AnyMutation } from '../../shared/mutation.ts';
+import type { AnyMutation, WebhookSettings } from '../../shared/mutation.ts';
 import { certificates } from './certificates.ts';
 import { deployedFuncYaml, deployedWebhook } from './function-config.ts';
 import { knativeService } from './knative.ts';
 import { type NginxConfOptions, renderNginxConf } from './nginx-conf.ts';
 import { POD_MONITOR_DIR, podMonitor, podMonitorComponent } from './pod-monitor.ts';
 import {
+  clusterHas,
   type DeploySettings,
   knativeHost,
   labels,
+  NAMESPACE_NAME_LABEL_SINCE,
   NGINX_CONFIG_MAP,
   NGINX_PORT,
   webhookPath,
@@ -46,7 +48,14 @@ function namespace(settings: DeploySettings): Manifest {
       kind: 'Namespace',
       metadata: {
         name: settings.namespace,
-        labels: { ...labels('namespace'), 'pod-security.kubernetes.io/enforce': 'baseline' },
+        labels: {
+          ...labels('namespace'),
+          'pod-security.kubernetes.io/enforce': 'baseline',
+          // Before 1.21 nobody sets it; the webhooks' namespaceSelector skips this namespace by it.
+          ...(!clusterHas(settings, NAMESPACE_NAME_LABEL_SINCE) && {
+            'kubernetes.io/metadata.name': settings.namespace,
+          }),
+        },
       },
     },
   };
@@ -69,12 +78,20 @@ function kustomization(resources: readonly string[], settings: DeploySettings): 
   };
 }
 
-/** The mutating configuration, and the validating one when a function only validates. */
-function webhookConfigurations(mutations: readonly AnyMutation[], settings: DeploySettings): Manifest[] {
-  const registrations = mutations.map((mutation) => ({
-    mutation,
-    webhook: deployedWebhook(mutation, deployedFuncYaml(mutation.name)),
-  }));
+/** A function's webhook settings as its func.yaml configures it. */
+const deployedSettings = (mutation: AnyMutation): WebhookSettings =>
+  deployedWebhook(mutation, deployedFuncYaml(mutation.name));
+
+/**
+ * The mutating configuration, and the validating one when a function only validates.
+ * `webhookOf` gives each function's settings (default: under its func.yaml's variables).
+ */
+export function webhookConfigurations(
+  mutations: readonly AnyMutation[],
+  settings: DeploySettings,
+  webhookOf: (mutation: AnyMutation) => WebhookSettings = deployedSettings,
+): Manifest[] {
+  const registrations = mutations.map((mutation) => ({ mutation, webhook: webhookOf(mutation) }));
   const validating = registrations.filter((r) => r.mutation.kind === 'validating');
   return [
     webhookConfiguration(

@@ -18,6 +18,42 @@ export interface DeploySettings {
    * writes it); the Secret then comes from `npm run cert` too. Unset: cert-manager issues both.
    */
   readonly caBundle?: string;
+  /**
+   * The webhooks call this HTTPS URL (`clientConfig.url`, the function's path appended) instead
+   * of the in-cluster Service: a function behind an ingress, an OpenFaaS gateway
+   * (`https://gateway.example.com/function`), or a server outside the cluster. Needs `caBundle`.
+   * `endpointByFunction` overrides it for single functions.
+   */
+  readonly endpoint?: string;
+  readonly endpointByFunction?: Readonly<Record<string, string>>;
+  /** The cluster's Kubernetes version: fields it predates are left out of what is written. */
+  readonly kubernetesVersion?: KubernetesVersion;
+}
+
+export interface KubernetesVersion {
+  readonly major: number;
+  readonly minor: number;
+}
+
+/** The oldest Kubernetes the manifests can target: admissionregistration.k8s.io/v1 (1.16). */
+export const OLDEST_KUBERNETES: KubernetesVersion = { major: 1, minor: 16 };
+/** matchConditions in webhook entries: beta and on by default from 1.28 (GA 1.30). */
+export const MATCH_CONDITIONS_SINCE: KubernetesVersion = { major: 1, minor: 28 };
+/** The kubernetes.io/metadata.name label on every namespace, set by the apiserver: 1.21. */
+export const NAMESPACE_NAME_LABEL_SINCE: KubernetesVersion = { major: 1, minor: 21 };
+
+/** Whether `settings` target a cluster of at least `since` (no target version: the newest). */
+export function clusterHas(settings: DeploySettings, since: KubernetesVersion): boolean {
+  const v = settings.kubernetesVersion;
+  if (!v) return true;
+  return v.major > since.major || (v.major === since.major && v.minor >= since.minor);
+}
+
+/** "1.20" -> {major 1, minor 20}; undefined when it is not MAJOR.MINOR[.PATCH]. */
+export function parseKubernetesVersion(text: string): KubernetesVersion | undefined {
+  const match = /^v?(\d{1,3})\.(\d{1,3})(\.\d{1,4})?$/.exec(text);
+  if (!match) return undefined;
+  return { major: Number(match[1]), minor: Number(match[2]) };
 }
 
 export const defaultSettings: DeploySettings = {
@@ -68,6 +104,12 @@ export function tlsProxyDnsNames(settings: DeploySettings): string[] {
     `${TLS_PROXY}.${namespace}.svc`,
     `${TLS_PROXY}.${namespace}.svc.${clusterDomain}`,
   ];
+}
+
+/** The base URL the apiserver reaches a function under (its path is appended), when not the Service. */
+export function endpointBase(settings: DeploySettings, functionName: string): string | undefined {
+  const base = settings.endpointByFunction?.[functionName] ?? settings.endpoint;
+  return base?.replace(/\/+$/, '');
 }
 
 /** The path the apiserver posts a function's reviews to. */

@@ -9,9 +9,13 @@ import type {
   WebhookSettings,
 } from '../../shared/mutation.ts';
 import {
+  clusterHas,
   type DeploySettings,
+  endpointBase,
   HTTPS_PORT,
   labels,
+  MATCH_CONDITIONS_SINCE,
+  NAMESPACE_NAME_LABEL_SINCE,
   PROJECT,
   TLS_PROXY,
   WEBHOOK_TIMEOUT_SECONDS,
@@ -99,15 +103,14 @@ function entry({ mutation, webhook }: Registration, settings: DeploySettings, ma
     exists ? { matchExpressions: [{ key: exists, operator: 'Exists' }] } : undefined,
     match?.objectSelector,
   );
+  const path = webhookPath(mutation.name);
+  const base = endpointBase(settings, mutation.name);
   return {
     name: webhookName(mutation.name, settings, match?.name),
     clientConfig: {
-      service: {
-        namespace: settings.namespace,
-        name: TLS_PROXY,
-        port: HTTPS_PORT,
-        path: webhookPath(mutation.name),
-      },
+      ...(base === undefined
+        ? { service: { namespace: settings.namespace, name: TLS_PROXY, port: HTTPS_PORT, path } }
+        : { url: `${base}${path}` }),
       ...(settings.caBundle && { caBundle: settings.caBundle }),
     },
     rules: [rule(mutation.appliesTo)],
@@ -120,7 +123,8 @@ function entry({ mutation, webhook }: Registration, settings: DeploySettings, ma
       match?.namespaceSelector,
     ),
     ...(objectSelector && { objectSelector }),
-    ...(match?.matchConditions && { matchConditions: match.matchConditions }),
+    ...(match?.matchConditions &&
+      clusterHas(settings, MATCH_CONDITIONS_SINCE) && { matchConditions: match.matchConditions }),
     failurePolicy: webhook.failurePolicy,
     sideEffects: 'None',
     timeoutSeconds: WEBHOOK_TIMEOUT_SECONDS,
@@ -128,6 +132,32 @@ function entry({ mutation, webhook }: Registration, settings: DeploySettings, ma
     ...(mutation.kind !== 'validating' && { reinvocationPolicy: 'IfNeeded' }),
     admissionReviewVersions: ['v1', 'v1beta1'],
   };
+}
+
+/**
+ * Entries whose matchConditions the target cluster predates, with what that means: the entry is
+ * written without them, so the apiserver sends everything its selectors match and the function
+ * alone decides (it must check the condition itself).
+ */
+export function droppedMatchConditions(
+  registrations: readonly Registration[],
+  settings: DeploySettings,
+): Map<string, string> {
+  const dropped = new Map<string, string>();
+  if (clusterHas(settings, MATCH_CONDITIONS_SINCE)) return dropped;
+  const v = settings.kubernetesVersion;
+  for (const { mutation, webhook } of registrations) {
+    for (const match of webhook.matches ?? []) {
+      if (!match.matchConditions?.length) continue;
+      const names = match.matchConditions.map((c) => c.name).join(', ');
+      dropped.set(
+        webhookName(mutation.name, settings, match.name),
+        `Kubernetes ${v?.major}.${v?.minor} predates matchConditions (1.28+): "${names}" left out;\n` +
+          ` the apiserver sends every request the selectors match and ${mutation.name} checks it itself.`,
+      );
+    }
+  }
+  return dropped;
 }
 
 /** One entry per function, or one per match when the function selects in several ways. */
@@ -161,12 +191,29 @@ export function webhookConfiguration(
     webhooks,
   };
   const reasons = perFunction.flatMap((f) => f.entries.map(() => f.reason));
-  const comments: Comment[] = reasons.flatMap((reason, i) => [
-    { path: ['webhooks', i, 'failurePolicy'], beside: ` ${reason}` },
-    {
-      path: ['webhooks', i, 'timeoutSeconds'],
-      beside: ' warm function (min-scale 1): answers in milliseconds; this only bounds a stuck call',
-    },
-  ]);
+  const dropped = droppedMatchConditions(registrations, settings);
+  const comments: Comment[] = [
+    ...(webhooks.length > 0 && !clusterHas(settings, NAMESPACE_NAME_LABEL_SINCE)
+      ? [
+          {
+            path: ['webhooks', 0, 'namespaceSelector'],
+            before:
+              ' Kubernetes before 1.21 does not label namespaces with kubernetes.io/metadata.name: label\n' +
+              ` ${excludedNamespaces(settings).join(', ')} yourself (kubectl label namespace NAME\n` +
+              ' kubernetes.io/metadata.name=NAME), or the webhooks are called for them too.',
+          },
+        ]
+      : []),
+    ...reasons.flatMap((reason, i) => [
+      ...(dropped.has(webhooks[i]?.name ?? '')
+        ? [{ path: ['webhooks', i, 'name'], before: ` ${dropped.get(webhooks[i]?.name ?? '')}` }]
+        : []),
+      { path: ['webhooks', i, 'failurePolicy'], beside: ` ${reason}` },
+      {
+        path: ['webhooks', i, 'timeoutSeconds'],
+        beside: ' warm function (min-scale 1): answers in milliseconds; this only bounds a stuck call',
+      },
+    ]),
+  ];
   return { object, comments };
 }

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 
 export interface TestCertificates {
@@ -18,7 +19,10 @@ function openssl(args: string[], cwd: string): void {
 
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
 
-/** Makes `<name>-ca.crt` and `<name>.crt` / `<name>.key` for `dnsNames` in `dir`; valid for a day. */
+/**
+ * Makes `<name>-ca.crt` and `<name>.crt` / `<name>.key` for `dnsNames` (an IP address among them
+ * becomes an IP SAN) in `dir`; valid for a day.
+ */
 export function makeTestCertificates(
   dir: string,
   dnsNames: readonly string[],
@@ -40,7 +44,7 @@ export function makeTestCertificates(
   writeFileSync(
     join(dir, `${name}.ext`),
     [
-      `subjectAltName=${dnsNames.map((d) => `DNS:${d}`).join(',')}`,
+      `subjectAltName=${dnsNames.map((d) => `${isIP(d) ? 'IP' : 'DNS'}:${d}`).join(',')}`,
       'basicConstraints=critical,CA:FALSE',
       'keyUsage=critical,digitalSignature',
       'extendedKeyUsage=serverAuth',
