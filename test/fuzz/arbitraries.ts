@@ -213,8 +213,59 @@ const goodNodeSelector = fc.dictionary(
   fc.constantFrom('ssd', 'amd64', 'arm64', 'zone-a', 'true'),
 );
 
+/** Names of built-in object properties, valid as label keys: must be keys like any other. */
+export const PROTOTYPE_KEYS = ['constructor', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'];
+
+/**
+ * nodeSelector keys of every class the node-selector policy decides on: the well-known
+ * scheduling labels, keys that pick one node or that only admins may set (and near misses of
+ * them), the platform's own, names of built-in object properties, and random keys.
+ */
+export const nodeSelectorKey: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(
+    'kubernetes.io/arch',
+    'kubernetes.io/os',
+    'topology.kubernetes.io/zone',
+    'topology.kubernetes.io/region',
+    'node.kubernetes.io/instance-type',
+  ),
+  fc.constantFrom('kubernetes.io/hostname', 'kubernetes.io/hostnames', 'kubernetes.io/os-version'),
+  fc
+    .tuple(
+      fc.constantFrom(
+        'node-restriction.kubernetes.io/',
+        'node-role.kubernetes.io/',
+        'kubernetes.io/',
+        'k8s.io/',
+        'node.kubernetes.io/',
+        'topology.kubernetes.io/',
+        `${PREFIX}/`,
+        `sub.${PREFIX}/`,
+        'example.com/',
+        '',
+      ),
+      fc.oneof(labelish, fc.constantFrom(...PROTOTYPE_KEYS)),
+    )
+    .map(([prefix, name]) => prefix + name),
+  fc.constantFrom(...PROTOTYPE_KEYS),
+);
+
+/** Label values (valid ones mostly, so that the key decides). */
+export const labelValue: fc.Arbitrary<string> = fc.oneof(
+  { weight: 4, arbitrary: fc.stringMatching(/^[a-z0-9]([a-z0-9.-]{0,10}[a-z0-9])?$/) },
+  { weight: 1, arbitrary: fc.constant('') },
+);
+
+/** A nodeSelector annotation's object: keys of every class, label values. */
+export const policedNodeSelector: fc.Arbitrary<Record<string, string>> = fc.dictionary(
+  nodeSelectorKey,
+  labelValue,
+  { minKeys: 1, maxKeys: 4 },
+);
+
 const nodeSelector: fc.Arbitrary<Json> = fc.oneof(
   { weight: 3, arbitrary: fc.dictionary(fc.oneof(labelish, nastyString), fc.oneof(labelish, nastyString)) },
+  { weight: 2, arbitrary: policedNodeSelector },
   { weight: 1, arbitrary: fc.dictionary(nastyString, smallJson, { maxKeys: 4 }) },
   { weight: 1, arbitrary: smallJson },
 );
