@@ -499,3 +499,18 @@ export const fuzzBody: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: shapedReview.chain((r) => truncated(JSON.stringify(r))) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
 );
+
+/**
+ * Label values a client may have written beforehand on a label the webhook fills from the
+ * request (a forged `created-by`): anything valid, or the value some other request would give.
+ */
+export const presetProvenanceValue: fc.Arbitrary<string> = fc.oneof(
+  labelValue,
+  fc.constantFrom('alice', 'system-serviceaccount-kube-system-replicaset-controller', 'admin', 'kube-system'),
+);
+
+/** Who sends a request, as userInfo.username: people, ServiceAccounts, controllers, odd names. */
+export const requestUser: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom('alice@example.com', 'system:serviceaccount:shop:deployer', 'system:node:worker-1'),
+  fc.string({ maxLength: 80 }),
+);
