@@ -514,3 +514,36 @@ export const requestUser: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom('alice@example.com', 'system:serviceaccount:shop:deployer', 'system:node:worker-1'),
   fc.string({ maxLength: 80 }),
 );
+
+const cpuQuantity: fc.Arbitrary<string> = fc.oneof(
+  fc.integer({ min: -20_000, max: 200_000 }).map((n) => `${n}m`),
+  fc.constantFrom('8', '7800m', '0', '-1', '1e3', '1000000', '0.5'),
+);
+const memoryQuantity: fc.Arbitrary<string> = fc.oneof(
+  fc.integer({ min: -1_000_000, max: 100_000_000 }).map((n) => `${n}Ki`),
+  fc.constantFrom('32779400Ki', '31628424Ki', '0', '-1Gi', '1Ei', '17179869184', '129e6'),
+);
+
+/**
+ * A node's status as a status update carries it, with the node-oversale record an attacker
+ * may have written: capacity and allocatable as reported, and a record whose numbers are
+ * anything (negative, huge, far from capacity), its `oversold` often equal to the allocatable
+ * so that the record is taken for this webhook's own.
+ */
+export const forgedOversaleStatus = fc
+  .record({
+    capacity: fc.record({ cpu: cpuQuantity, memory: memoryQuantity }),
+    allocatable: fc.record({ cpu: cpuQuantity, memory: memoryQuantity }),
+    kubelet: fc.record({ cpu: cpuQuantity, memory: memoryQuantity }),
+    otherKubelet: fc.record({ cpu: cpuQuantity, memory: memoryQuantity }),
+    oversold: fc.option(fc.record({ cpu: cpuQuantity, memory: memoryQuantity })),
+    recorded: fc.boolean(),
+  })
+  .map(({ capacity, allocatable, kubelet, otherKubelet, oversold, recorded }) => ({
+    capacity,
+    allocatable,
+    /** Two records that differ only in their `kubelet` numbers (absent when not recorded). */
+    records: recorded
+      ? [kubelet, otherKubelet].map((k) => JSON.stringify({ kubelet: k, oversold: oversold ?? allocatable }))
+      : undefined,
+  }));
