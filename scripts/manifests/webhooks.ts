@@ -106,7 +106,7 @@ function entry({ mutation, webhook }: Registration, settings: DeploySettings, ma
         namespace: settings.namespace,
         name: TLS_PROXY,
         port: HTTPS_PORT,
-        path: webhookPath(mutation.name),
+        path: webhookPath(mutation.name, match?.name),
       },
       ...(settings.caBundle && { caBundle: settings.caBundle }),
     },

@@ -547,3 +547,98 @@ export const forgedOversaleStatus = fc
       ? [kubelet, otherKubelet].map((k) => JSON.stringify({ kubelet: k, oversold: oversold ?? allocatable }))
       : undefined,
   }));
+
+/** The fields the apiserver fills in when it defaults a container (core/v1 SetDefaults_*). */
+const CONTAINER_DEFAULTS: Json = {
+  terminationMessagePath: '/dev/termination-log',
+  terminationMessagePolicy: 'File',
+  imagePullPolicy: 'IfNotPresent',
+};
+
+/** Changes that make a container another one than the template's, whatever its name. */
+const hostileContainerEdit: fc.Arbitrary<{ what: string; edit: (container: Json) => void }> = fc.oneof(
+  fc.string({ maxLength: 20 }).map((s) => ({
+    what: 'command',
+    edit: (c: Json) => {
+      c.command = ['sh', '-c', s];
+    },
+  })),
+  fc
+    .constantFrom<Json>(
+      { runAsUser: 0 },
+      { privileged: true },
+      { capabilities: { add: ['SYS_ADMIN'] } },
+      { runAsNonRoot: false },
+    )
+    .map((securityContext) => ({
+      what: 'securityContext',
+      edit: (c: Json) => {
+        c.securityContext = securityContext;
+      },
+    })),
+  fc.constant({
+    what: 'volumeMounts',
+    edit: (c: Json) => {
+      c.volumeMounts = [...(c.volumeMounts ?? []), { name: 'kube-api-access-7x2kq', mountPath: '/steal' }];
+    },
+  }),
+  fc.string({ maxLength: 10 }).map((value) => ({
+    what: 'env',
+    edit: (c: Json) => {
+      c.env = [...(c.env ?? []), { name: 'LD_PRELOAD', value }];
+    },
+  })),
+  fc.constantFrom('fluent/fluent-bit:2.0', 'evil.example.com/shipper:3.1').map((image) => ({
+    what: 'image',
+    edit: (c: Json) => {
+      c.image = image;
+    },
+  })),
+  fc.constantFrom('/etc/passwd', '/dev/termination-log2').map((path) => ({
+    what: 'terminationMessagePath',
+    edit: (c: Json) => {
+      c.terminationMessagePath = path;
+    },
+  })),
+  fc.constantFrom('Never', 'Always').map((policy) => ({
+    what: 'imagePullPolicy',
+    edit: (c: Json) => {
+      c.imagePullPolicy = policy;
+    },
+  })),
+  fc.constant({
+    what: 'args',
+    edit: (c: Json) => {
+      c.args = [...(c.args ?? []), '--extra'];
+    },
+  }),
+  fc.constant({
+    what: 'stdin',
+    edit: (c: Json) => {
+      c.stdin = true;
+    },
+  }),
+);
+
+/**
+ * A pod's own container carrying the template container's name: the template's container
+ * itself (as written, or as the apiserver defaults it), or one with a hostile change, such as
+ * a command or runAsUser 0, that must never pass for the template's.
+ */
+export function sidecarLookalike(template: Json): fc.Arbitrary<{ container: Json; hostile: string | null }> {
+  return fc
+    .record({ defaulted: fc.boolean(), change: fc.option(hostileContainerEdit, { freq: 3 }) })
+    .map(({ defaulted, change }) => {
+      const container = structuredClone(template);
+      if (defaulted) Object.assign(container, CONTAINER_DEFAULTS, { ...container });
+      change?.edit(container);
+      return { container, hostile: change ? change.what : null };
+    });
+}
+
+/** What a pod may carry in the `injected` status annotation: a copy of a real one, or anything. */
+export function forgedInjectedStatus(real: string): fc.Arbitrary<string | null> {
+  return fc.option(
+    fc.oneof(fc.constant(real), fc.constant(real.split(' ')[0] ?? ''), fc.string({ maxLength: 30 })),
+  );
+}
