@@ -9,7 +9,7 @@ import type { Context, HealthCheck, IncomingBody, StructuredReturn } from 'faas-
 import { requireJsonContentType } from '../shared/content-type.ts';
 import { HttpError } from '../shared/errors.ts';
 import { errorAnswer, type HttpAnswer, handleReview } from '../shared/handle.ts';
-import { parseApiserverTimeout, type RequestInfo } from '../shared/request-info.ts';
+import { parseApiserverTimeout, type RequestInfo, WEBHOOK_PATH_HEADER } from '../shared/request-info.ts';
 import type { LoadedMutation } from '../shared/runner.ts';
 import { selectedFunction } from './selected-function.ts';
 import { shutdownTelemetry, startTelemetry } from './telemetry.ts';
@@ -65,14 +65,17 @@ function answerRequest(context: Context, body: IncomingBody | undefined): HttpAn
 
 function requestInfo(context: Context): RequestInfo {
   const headers = context.headers;
+  // faas-js-runtime serves only `/`: the webhook's own path comes from the TLS proxy.
+  const path = headers[WEBHOOK_PATH_HEADER];
+  const known = typeof path === 'string' ? { headers, path } : { headers };
   const timeout = context.query?.timeout;
-  if (timeout === undefined) return { headers };
+  if (timeout === undefined) return known;
   const timeoutMs = parseApiserverTimeout(timeout);
   if (timeoutMs === undefined) {
     context.log.warn(`ignoring query parameter timeout=${JSON.stringify(timeout)}: not a duration like 10s`);
-    return { headers };
+    return known;
   }
-  return { headers, timeoutMs };
+  return { ...known, timeoutMs };
 }
 
 /** Ready once the function and its configuration are loaded. */

@@ -30,6 +30,16 @@ export interface Routes {
 }
 
 /**
+ * What answers at `path`: `/<name>`, or `/<name>/<entry>` for one registration entry of a
+ * function that has several (the entry reaches the function through RequestInfo.path).
+ */
+export function routeAt(routes: ReadonlyMap<string, ReviewTarget>, path: string): ReviewTarget | undefined {
+  const [name = '', entry, ...rest] = path.slice(1).split('/');
+  if (rest.length > 0 || entry === '') return undefined;
+  return routes.get(name);
+}
+
+/**
  * Every function by name, plus the chain when CHAIN is set; with `only`, just that function
  * or chain (and only its configuration is read, so another function's settings cannot stop it).
  */

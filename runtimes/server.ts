@@ -8,7 +8,7 @@ import { HttpError } from '../shared/errors.ts';
 import { errorAnswer, handleReview } from '../shared/handle.ts';
 import { parseApiserverTimeout, type RequestInfo } from '../shared/request-info.ts';
 import type { Logger } from './log.ts';
-import type { ReviewTarget } from './routes.ts';
+import { type ReviewTarget, routeAt } from './routes.ts';
 
 /** `live`: the process answers. `ready`: it takes new reviews (fails while shutting down). */
 export type HealthCheck = 'live' | 'ready';
@@ -53,8 +53,7 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
       });
     }
 
-    const name = path.slice(1);
-    const target = path === '/' ? root : routes.get(name);
+    const target = path === '/' ? root : routeAt(routes, path);
     if (!target) {
       const message = `no function at ${path}: POST an AdmissionReview to one of ${listed}`;
       return send(response, 404, { code: 404, message });
@@ -77,7 +76,7 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
 
     // Telemetry measures from `started` against the timeout, and logs an answer too late to count.
     const timeoutMs = parseApiserverTimeout(query.get('timeout') ?? undefined);
-    const info: RequestInfo = { timeoutMs, headers: request.headers, receivedAt: started };
+    const info: RequestInfo = { timeoutMs, headers: request.headers, receivedAt: started, path };
     const answer = handleReview(target, text, info);
     send(response, answer.status, answer.body);
   }

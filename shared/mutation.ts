@@ -66,6 +66,12 @@ export interface MutationContext<Config> {
   /** The review's request, for namespace, user, operation, dryRun. Do not change it. */
   readonly request: AdmissionRequest;
   readonly config: Config;
+  /**
+   * The registration entry (a `matches` name) the review was sent on, read from the path the
+   * apiserver posted to (`/<function>/<entry>`); undefined when the path names none (a single
+   * entry, the CLI, a chain).
+   */
+  readonly webhookEntry?: string | undefined;
   /** Adds a warning to the answer (kubectl prints it). */
   warn(message: string): void;
 }

@@ -12,6 +12,28 @@ export interface RequestInfo {
   readonly receivedAt?: number;
   /** Bytes of the request body, when the transport knows them (default: `content-length`). */
   readonly bodySize?: number;
+  /**
+   * The path the caller posted to (`/sidecar-injection/namespace`): a webhook entry's own
+   * `clientConfig` path. Behind the TLS proxy, where faas-js-runtime serves only `/`, nginx
+   * passes it in the X-Webhook-Path header.
+   */
+  readonly path?: string;
+}
+
+/** The header the TLS proxy passes the webhook's path in (faas-js-runtime serves only `/`). */
+export const WEBHOOK_PATH_HEADER = 'x-webhook-path';
+
+const ENTRY = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * The registration entry a review was sent on, from a path `/<function>/<entry>` (see
+ * webhookPath in scripts/manifests/settings.ts); undefined for `/<function>`, `/` or anything else.
+ */
+export function webhookEntry(path: string | undefined, functionName: string): string | undefined {
+  const prefix = `/${functionName}/`;
+  if (!path?.startsWith(prefix)) return undefined;
+  const entry = path.slice(prefix.length);
+  return ENTRY.test(entry) ? entry : undefined;
 }
 
 const MS_PER_UNIT: Record<string, number> = {

@@ -4,7 +4,7 @@
 import type { AnyMutation, AppliesTo } from './mutation.ts';
 import { Denial } from './mutation.ts';
 import { changeCopy, diff } from './patch.ts';
-import type { RequestInfo } from './request-info.ts';
+import { type RequestInfo, webhookEntry } from './request-info.ts';
 import { type AdmissionReviewReply, type AdmissionStatus, allowReply, denyReply } from './response.ts';
 import type { AdmissionRequest, AdmissionReview, KubernetesObject } from './review.ts';
 import { observeReview, type ReviewResult } from './telemetry/observe.ts';
@@ -35,7 +35,8 @@ export function review(
   reviewed: AdmissionReview,
   info?: RequestInfo,
 ): AdmissionReviewReply {
-  return observed(loaded.mutation.name, reviewed, info, () => answerReview(loaded, reviewed));
+  const entry = webhookEntry(info?.path, loaded.mutation.name);
+  return observed(loaded.mutation.name, reviewed, info, () => answerReview(loaded, reviewed, entry));
 }
 
 /** A reply and what it stands for, for telemetry. */
@@ -70,14 +71,18 @@ export function observed(
   return answered.reply;
 }
 
-/** The answer without telemetry (review() observes it). */
-export function answerReview({ mutation, config }: LoadedMutation, reviewed: AdmissionReview): Answered {
+/** The answer without telemetry (review() observes it); `entry`: see MutationContext.webhookEntry. */
+export function answerReview(
+  { mutation, config }: LoadedMutation,
+  reviewed: AdmissionReview,
+  entry?: string,
+): Answered {
   const { apiVersion, request } = reviewed;
   const object = request.object;
   if (!appliesTo(mutation.appliesTo, request) || object == null) {
     return allowedAnswer(apiVersion, request.uid, [], []);
   }
-  const outcome = runMutation({ mutation, config }, request, object);
+  const outcome = runMutation({ mutation, config }, request, object, entry);
   if (outcome.kind === 'failed') return answerFailure(mutation, reviewed, outcome.error, outcome.warnings);
   if (outcome.kind === 'denied')
     return deniedAnswer(reviewed, denialStatus(outcome.denial), outcome.warnings);
@@ -130,9 +135,11 @@ export function runMutation(
   { mutation, config }: LoadedMutation,
   request: AdmissionRequest,
   object: KubernetesObject,
+  webhookEntry?: string,
 ): MutationOutcome {
   const warnings: string[] = [];
-  const context = { request, config, warn: (message: string) => void warnings.push(message) };
+  const warn = (message: string) => void warnings.push(message);
+  const context = { request, config, webhookEntry, warn };
   let denial: Denial | undefined;
   let changed: KubernetesObject;
   try {

@@ -170,11 +170,16 @@ describe('webhooks from function metadata', () => {
     }
     for (const { mutation, webhook: settings } of registrations) {
       const entries = configurationOf(mutation).webhooks.filter(
-        (w: Json) => w.clientConfig.service.path === `/${mutation.name}`,
+        (w: Json) =>
+          w.clientConfig.service.path === `/${mutation.name}` ||
+          w.clientConfig.service.path.startsWith(`/${mutation.name}/`),
       );
       assert.equal(entries.length, settings.matches?.length || 1, mutation.name);
       for (const [i, webhook] of entries.entries()) {
         const match = settings.matches?.[i];
+        // One path per entry when there are several: the function learns which entry sent a review.
+        const path = match ? `/${mutation.name}/${match.name}` : `/${mutation.name}`;
+        assert.equal(webhook.clientConfig.service.path, path);
         assert.equal(webhook.clientConfig.service.port, 443);
         assert.equal(webhook.failurePolicy, settings.failurePolicy);
         assert.deepEqual(webhook.rules[0].operations, mutation.appliesTo.operations);
@@ -303,7 +308,10 @@ describe('webhooks from function metadata', () => {
       assert.equal(container.readinessProbe.httpGet.path, '/health/readiness');
       assert.equal(container.livenessProbe.httpGet.path, '/health/liveness');
       assert.ok(container.resources.requests.memory && container.resources.limits.memory);
-      assert.ok(nginxConf.includes(`location = /${mutation.name} {`), `nginx route for ${mutation.name}`);
+      assert.ok(
+        nginxConf.includes(`location ~ ^/${mutation.name}(/[a-z0-9][-a-z0-9]*)?$ {`),
+        `nginx route for ${mutation.name}`,
+      );
       assert.ok(
         nginxConf.includes(
           `proxy_set_header Host ${mutation.name}.${defaultSettings.namespace}.svc.cluster.local;`,
@@ -321,7 +329,10 @@ describe('webhooks from function metadata', () => {
     );
     assert.ok(ksvc, 'Knative Service');
     assert.match(files.get('functions.yaml') ?? '', /PROBE_LEVEL: how hard to probe/);
-    assert.match(files.get('nginx.conf') ?? '', /location = \/annotation-probe \{/);
+    assert.match(
+      files.get('nginx.conf') ?? '',
+      /location ~ \^\/annotation-probe\(\/\[a-z0-9\]\[-a-z0-9\]\*\)\?\$ \{/,
+    );
     const webhook = find(objects, 'MutatingWebhookConfiguration').webhooks.at(-1);
     assert.equal(webhook.clientConfig.service.path, '/annotation-probe');
     assert.deepEqual(webhook.rules, [

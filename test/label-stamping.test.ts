@@ -1,9 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { functionNamed } from '../functions/index.ts';
 import { loadConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
-import { assertIdempotent, edited, judged, sample, sharedFixture } from './support/reviews.ts';
+import { toLabelValue } from '../shared/k8s/names.ts';
+import { PROTOTYPE_KEYS, presetProvenanceValue, requestUser } from './fuzz/arbitraries.ts';
+import { apiserverVerdicts } from './support/apiserver.ts';
+import {
+  answer,
+  assertIdempotent,
+  edited,
+  type Json,
+  judged,
+  sample,
+  sharedFixture,
+} from './support/reviews.ts';
 
 const plainPod = sharedFixture('plain-pod-no-labels.v1.json');
 const knativePod = sharedFixture('knative-pod-netease-annotations.v1.json');
@@ -58,6 +70,68 @@ describe('label-stamping', () => {
     assert.match(kept.reply.response.warnings?.[0] ?? '', /label "app" kept as "web" \(configured "stamped"/);
     const replaced = await judged('label-stamping', deployment, { ...env, OVERWRITE_LABELS: 'true' });
     assert.deepEqual(replaced.patch, [{ op: 'replace', path: '/metadata/labels/app', value: 'stamped' }]);
+  });
+
+  it('replaces a pre-set value of a label filled from the request, whatever OVERWRITE_LABELS says', async () => {
+    const env = { STAMP_LABELS: 'example.com/created-by={user},example.com/ns={namespace},app=stamped' };
+    const forged = edited(deployment, (object) => {
+      object.metadata.labels['example.com/created-by'] = 'admin';
+      object.metadata.labels['example.com/ns'] = 'kube-system';
+    });
+    for (const overwrite of ['false', 'true']) {
+      const result = await judged('label-stamping', forged, { ...env, OVERWRITE_LABELS: overwrite });
+      assert.equal(result.object?.metadata.labels['example.com/created-by'], 'alice-example.com');
+      assert.equal(result.object?.metadata.labels['example.com/ns'], 'shop');
+      // A static label keeps today's behaviour: kept unless OVERWRITE_LABELS=true.
+      assert.equal(result.object?.metadata.labels.app, overwrite === 'true' ? 'stamped' : 'web');
+      assert.ok(
+        result.reply.response.warnings?.includes(
+          'label-stamping: label "example.com/created-by" set to "alice-example.com" from the request ({user}), replacing "admin"',
+        ),
+        JSON.stringify(result.reply.response.warnings),
+      );
+      await assertIdempotent('label-stamping', result, forged, { ...env, OVERWRITE_LABELS: overwrite });
+    }
+  });
+
+  it('stamps keys named like built-in object properties like any other key', async () => {
+    for (const key of PROTOTYPE_KEYS) {
+      const env = { STAMP_LABELS: `${key}=stamped` };
+      const result = await judged('label-stamping', deployment, env);
+      assert.equal(result.object?.metadata.labels[key], 'stamped', key);
+      assert.deepEqual(result.reply.response.warnings ?? [], [], key);
+    }
+  });
+
+  it("property: a label filled from the request always holds the request's value", async () => {
+    const seed = Number(process.env.PROPERTY_SEED ?? Math.floor(Math.random() * 1_000_000));
+    const env = { STAMP_LABELS: 'example.com/created-by={user}', OVERWRITE_LABELS: 'false' };
+    const samples = fc.sample(
+      fc.record({
+        preset: fc.option(presetProvenanceValue),
+        user: requestUser,
+        operation: fc.constantFrom('CREATE', 'UPDATE'),
+      }),
+      { numRuns: 200, seed },
+    );
+    const reviews: Json[] = samples.map(({ preset, user, operation }) =>
+      edited(deployment, (object, request) => {
+        request.userInfo.username = user;
+        request.operation = operation;
+        if (operation === 'UPDATE') request.oldObject = structuredClone(object);
+        if (preset !== null) object.metadata.labels['example.com/created-by'] = preset;
+      }),
+    );
+    const replies = reviews.map((r) => answer('label-stamping', r, env));
+    const verdicts = await apiserverVerdicts(reviews.map((request, i) => ({ request, reply: replies[i] })));
+    for (const [i, { user }] of samples.entries()) {
+      const verdict = verdicts[i];
+      const where = `seed ${seed}, sample ${i}: ${JSON.stringify(samples[i])}`;
+      assert.ok(verdict?.accepted && verdict.allowed, `${where}: ${JSON.stringify(verdict)}`);
+      const labels = (verdict.object as Json).metadata.labels;
+      assert.equal(labels['example.com/created-by'], toLabelValue(user), where);
+      assert.equal(labels.app, 'web', where);
+    }
   });
 
   it('reads more entries from STAMP_LABELS_FILE', async (t) => {

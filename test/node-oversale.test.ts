@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { functionNamed } from '../functions/index.ts';
 import { loadConfig } from '../shared/config.ts';
+import { parseQuantity } from '../shared/k8s/quantity.ts';
 import { webhookSettings } from '../shared/mutation.ts';
-import { assertIdempotent, edited, type Json, judged, sample } from './support/reviews.ts';
+import { forgedOversaleStatus } from './fuzz/arbitraries.ts';
+import { apiserverVerdicts } from './support/apiserver.ts';
+import { answer, assertIdempotent, edited, type Json, judged, sample } from './support/reviews.ts';
 
 const NAME = 'node-oversale';
 const LABEL = 'node-role.example.com/oversale';
@@ -92,23 +96,31 @@ describe('node-oversale', () => {
       assert.deepEqual(allocatable(result.object), scaledOnce);
       stored = result.object;
     }
-    // A new ratio applies from the recorded kubelet value, on any update.
+    // A new ratio, seen first on another writer's update: the value this webhook wrote is
+    // kept within what the new rule allows from capacity (8 cpu × 1.5; memory, no longer
+    // oversold, at most its capacity). The record's numbers are never used to compute.
     const lower = { OVERSALE_RULES: `${LABEL}=true:cpu=1.5` };
     stored = (await judged(NAME, otherUpdate(stored), lower)).object;
-    assert.deepEqual(allocatable(stored), { cpu: '11700m', memory: '31628424Ki' });
-    assert.deepEqual(record(stored), { kubelet: { cpu: '7800m' }, oversold: { cpu: '11700m' } });
-    // The kubelet's values change (a new reservation): scaled from the new ones.
+    assert.deepEqual(allocatable(stored), { cpu: '12', memory: '32779400Ki' });
+    assert.deepEqual(record(stored), { kubelet: { cpu: '7800m' }, oversold: { cpu: '12' } });
+    // The kubelet's next heartbeat brings its own values (a new reservation): scaled from them.
     stored = (await judged(NAME, kubeletUpdate(stored, { cpu: '7500m', memory: '31000000Ki' }), lower))
       .object;
     assert.deepEqual(allocatable(stored), { cpu: '11250m', memory: '31000000Ki' });
-    // The label goes: the kubelet's value comes back and the record goes.
+    // The label goes: the value this webhook wrote is brought within capacity, the record goes,
+    // and the kubelet's next heartbeat is stored as it is.
     const unlabelled = otherUpdate(stored, (node) => {
       delete node.metadata.labels[LABEL];
     });
     const restored = await judged(NAME, unlabelled, lower);
-    assert.deepEqual(allocatable(restored.object), { cpu: '7500m', memory: '31000000Ki' });
+    assert.deepEqual(allocatable(restored.object), { cpu: '8', memory: '31000000Ki' });
     assert.equal(record(restored.object), undefined);
     await assertIdempotent(NAME, restored, unlabelled, lower);
+    const next = kubeletUpdate(restored.object, { cpu: '7500m', memory: '31000000Ki' }, (node) => {
+      delete node.metadata.labels[LABEL];
+    });
+    const back = await judged(NAME, next, lower);
+    assert.deepEqual(allocatable(back.object), { cpu: '7500m', memory: '31000000Ki' });
   });
 
   const scaling: {
@@ -155,6 +167,11 @@ describe('node-oversale', () => {
       expected: KUBELET,
     },
     {
+      name: 'a selector named like a built-in object property matches only a real label',
+      env: { OVERSALE_RULES: 'constructor:cpu=3; toString:cpu=3' },
+      expected: KUBELET,
+    },
+    {
       name: 'a node no rule selects is left as reported',
       env: { OVERSALE_RULES: 'pool=batch:cpu=3' },
       expected: KUBELET,
@@ -184,6 +201,89 @@ describe('node-oversale', () => {
       result.reply.response.warnings?.join('\n') ?? '',
       /status\.allocatable\.cpu 16 is above status\.capacity\.cpu and not the value this webhook wrote; left unchanged/,
     );
+  });
+
+  it('never computes from a forged record: bounded by capacity, never negative', async () => {
+    const forged = (kubelet: Record<string, string>) =>
+      edited(npd, (node) => {
+        node.metadata.annotations[RECORD] = JSON.stringify({
+          kubelet,
+          oversold: { cpu: node.status.allocatable.cpu, memory: node.status.allocatable.memory },
+        });
+      });
+    // Another writer's update carries the stored, scaled allocatable (15600m of 8 cpu capacity).
+    for (const kubelet of [
+      { cpu: '1000', memory: '1Ei' },
+      { cpu: '-8', memory: '-1Gi' },
+      { cpu: '1m', memory: '1Ki' },
+    ]) {
+      const result = await judged(NAME, forged(kubelet), env);
+      assert.deepEqual(
+        allocatable(result.object),
+        { cpu: '15600m', memory: '47442636Ki' },
+        JSON.stringify(kubelet),
+      );
+    }
+    // A forged oversold value above what capacity allows under the rule is brought within it.
+    const above = edited(npd, (node) => {
+      node.status.allocatable.cpu = '900';
+      node.status.allocatable.memory = '-5Gi';
+      node.metadata.annotations[RECORD] = JSON.stringify({
+        kubelet: { cpu: '450', memory: '-5Gi' },
+        oversold: { cpu: '900', memory: '-5Gi' },
+      });
+    });
+    const bounded = await judged(NAME, above, env);
+    assert.deepEqual(allocatable(bounded.object), { cpu: '16', memory: '0' });
+    // A negative allocatable reported without a record is scaled from zero.
+    const negative = edited(firstHeartbeat, (node) => {
+      node.status.allocatable.cpu = '-2';
+    });
+    assert.equal((await judged(NAME, negative, env)).object?.status.allocatable.cpu, '0');
+  });
+
+  it('property: the result depends on no number of the record, is never negative and never above capacity × ratio', async () => {
+    const seed = Number(process.env.PROPERTY_SEED ?? Math.floor(Math.random() * 1_000_000));
+    const rules = { ...env, OVERSALE_MAX: 'cpu=64' };
+    const samples = fc.sample(forgedOversaleStatus, { numRuns: 250, seed });
+    const reviews: Json[] = [];
+    for (const { capacity, allocatable: reported, records } of samples) {
+      for (const text of records ?? [undefined]) {
+        reviews.push(
+          edited(npd, (node) => {
+            Object.assign(node.status.capacity, capacity);
+            Object.assign(node.status.allocatable, reported);
+            if (text === undefined) delete node.metadata.annotations[RECORD];
+            else node.metadata.annotations[RECORD] = text;
+          }),
+        );
+      }
+    }
+    const replies = reviews.map((r) => answer(NAME, r, rules));
+    const verdicts = await apiserverVerdicts(reviews.map((request, i) => ({ request, reply: replies[i] })));
+    const ratios = { cpu: [2n, 1n], memory: [3n, 2n] } as const;
+    let index = 0;
+    for (const [i, { capacity, allocatable: reported, records }] of samples.entries()) {
+      const where = `seed ${seed}, sample ${i}: ${JSON.stringify(samples[i])}`;
+      const results: Json[] = [];
+      for (const _ of records ?? [undefined]) {
+        const verdict = verdicts[index++];
+        assert.ok(verdict?.accepted && verdict.allowed, `${where}: ${JSON.stringify(verdict)}`);
+        results.push((verdict.object as Json).status.allocatable);
+      }
+      // Two records that differ only in their kubelet numbers give the same allocatable.
+      if (results.length === 2)
+        assert.deepEqual(results[0], results[1], `${where}: the record was computed from`);
+      for (const resource of ['cpu', 'memory'] as const) {
+        const after = parseQuantity(results[0][resource]).nanos;
+        const before = parseQuantity(reported[resource]).nanos;
+        if (after === before) continue; // left as it came
+        const [numerator, denominator] = ratios[resource];
+        const limit = (parseQuantity(capacity[resource]).nanos * numerator) / denominator;
+        assert.ok(after >= 0n, `${where}: ${resource} ${results[0][resource]} is negative`);
+        assert.ok(after <= limit, `${where}: ${resource} ${results[0][resource]} is above capacity × ratio`);
+      }
+    }
   });
 
   it('ignores a malformed record, with a warning, and replaces it', async () => {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { routeAt } from '../runtimes/routes.ts';
 import { requireJsonContentType } from '../shared/content-type.ts';
 import { HttpError } from '../shared/errors.ts';
-import { parseApiserverTimeout } from '../shared/request-info.ts';
+import { parseApiserverTimeout, webhookEntry } from '../shared/request-info.ts';
 
 describe('parseApiserverTimeout', () => {
   const durations: [string, number][] = [
@@ -50,4 +51,31 @@ describe('requireJsonContentType', () => {
       );
     });
   }
+});
+
+describe('webhookEntry and routeAt: the registration entry from the path', () => {
+  it('reads /<function>/<entry>, and nothing else', () => {
+    assert.equal(webhookEntry('/sidecar-injection/namespace', 'sidecar-injection'), 'namespace');
+    for (const path of [
+      '/sidecar-injection',
+      '/sidecar-injection/',
+      '/sidecar-injection/a/b',
+      '/sidecar-injection/Bad',
+      '/other/namespace',
+      '/namespace',
+      undefined,
+    ]) {
+      assert.equal(webhookEntry(path, 'sidecar-injection'), undefined, String(path));
+    }
+  });
+
+  it('routes /<function> and /<function>/<entry> to the function, deeper paths nowhere', () => {
+    const target = { name: 'x', steps: [] };
+    const routes = new Map([['sidecar-injection', target]]);
+    assert.equal(routeAt(routes, '/sidecar-injection'), target);
+    assert.equal(routeAt(routes, '/sidecar-injection/namespace'), target);
+    assert.equal(routeAt(routes, '/sidecar-injection/a/b'), undefined);
+    assert.equal(routeAt(routes, '/sidecar-injection/'), undefined);
+    assert.equal(routeAt(routes, '/other'), undefined);
+  });
 });

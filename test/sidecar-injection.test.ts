@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { functionNamed } from '../functions/index.ts';
+import { loadSidecarTemplate } from '../functions/sidecar-injection/template.ts';
 import { loadConfig } from '../shared/config.ts';
 import { webhookSettings } from '../shared/mutation.ts';
-import { projectRoot } from './support/apiserver.ts';
+import { forgedInjectedStatus, sidecarLookalike } from './fuzz/arbitraries.ts';
+import { apiserverVerdicts, projectRoot } from './support/apiserver.ts';
 import {
   annotated,
+  answer,
   assertIdempotent,
   edited,
   type Json,
@@ -26,6 +30,9 @@ const INJECT = 'knative.netease.dev/inject';
 const INJECTED = 'knative.netease.dev/injected';
 
 const pod = sample('sidecar-injection/pod.json');
+/** Sent on the registration entry of opted-in namespaces, as the apiserver posts it. */
+const viaNamespace = { path: '/sidecar-injection/namespace' };
+const viaPodEntry = { path: '/sidecar-injection/pod' };
 const names = (list: Json[] | undefined) => (list ?? []).map((item: Json) => item.name);
 
 const scratch = mkdtempSync(join(tmpdir(), 'sidecar-injection-'));
@@ -39,7 +46,7 @@ function templateFile(text: string): string {
 
 describe('sidecar-injection', () => {
   it('appends the template to the pod, records it, and a second run changes nothing', async () => {
-    const result = await judged(NAME, pod, env);
+    const result = await judged(NAME, pod, env, viaNamespace);
     const injected = result.object;
     assert.deepEqual(names(injected.spec.containers), ['web', 'log-shipper']);
     assert.deepEqual(names(injected.spec.initContainers), ['egress-proxy']);
@@ -62,7 +69,7 @@ describe('sidecar-injection', () => {
       ],
     );
     assertSchemaValid('pod-v1.json', injected, 'the injected pod');
-    await assertIdempotent(NAME, result, pod, env);
+    await assertIdempotent(NAME, result, pod, env, viaNamespace);
   });
 
   const injects: { name: string; review: Json; check?: (pod: Json) => void }[] = [
@@ -108,23 +115,23 @@ describe('sidecar-injection', () => {
   ];
   for (const c of injects) {
     it(`injects into ${c.name}`, async () => {
-      const result = await judged(NAME, c.review, env);
+      const result = await judged(NAME, c.review, env, viaNamespace);
       assert.equal(result.denial, undefined, result.denial);
       assert.ok(names(result.object.spec.containers).includes('log-shipper'));
       assert.ok(result.object.metadata.annotations[INJECTED]);
       c.check?.(result.object);
       assertSchemaValid('pod-v1.json', result.object, 'the injected pod');
-      await assertIdempotent(NAME, result, c.review, env);
+      await assertIdempotent(NAME, result, c.review, env, viaNamespace);
     });
   }
 
   it('changes nothing when a later webhook added a container after the injection (reinvocation)', async () => {
-    const first = await judged(NAME, pod, env);
+    const first = await judged(NAME, pod, env, viaNamespace);
     const later = edited(pod, (_object, request) => {
       request.object = structuredClone(first.object);
       request.object.spec.containers.push({ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.24.0' });
     });
-    const second = await judged(NAME, later, env);
+    const second = await judged(NAME, later, env, viaNamespace);
     assert.deepEqual(second.patch, []);
   });
 
@@ -152,7 +159,7 @@ describe('sidecar-injection', () => {
   ];
   for (const c of skips) {
     it(`leaves alone ${c.name}`, async () => {
-      const result = await judged(NAME, c.review, { ...env, ...c.env });
+      const result = await judged(NAME, c.review, { ...env, ...c.env }, viaNamespace);
       assert.equal(result.denial, undefined, result.denial);
       assert.deepEqual(result.patch, []);
     });
@@ -193,7 +200,7 @@ describe('sidecar-injection', () => {
   ];
   for (const c of denials) {
     it(`denies ${c.name}`, async () => {
-      const result = await judged(NAME, c.review, env);
+      const result = await judged(NAME, c.review, env, viaNamespace);
       assert.match(result.denial ?? '(allowed)', c.message);
       assert.equal(result.reply.response.status?.code, c.code);
     });
@@ -203,7 +210,7 @@ describe('sidecar-injection', () => {
     const file = templateFile(
       'containers: [{name: agent, image: agent:1, volumeMounts: [{name: data, mountPath: /data}]}]',
     );
-    const result = await judged(NAME, pod, { SIDECAR_TEMPLATE_FILE: file });
+    const result = await judged(NAME, pod, { SIDECAR_TEMPLATE_FILE: file }, viaNamespace);
     assert.match(
       result.denial ?? '(allowed)',
       /sidecar template containers\[0\] "agent": volumeMounts\[0\]: no volume named "data" in the template or the pod/,
@@ -212,21 +219,21 @@ describe('sidecar-injection', () => {
     const withData = edited(pod, (object) => {
       object.spec.volumes.push({ name: 'data', emptyDir: {} });
     });
-    const allowed = await judged(NAME, withData, { SIDECAR_TEMPLATE_FILE: file });
+    const allowed = await judged(NAME, withData, { SIDECAR_TEMPLATE_FILE: file }, viaNamespace);
     assert.deepEqual(names(allowed.object.spec.containers), ['web', 'agent']);
   });
 
   it('records a different hash when the template changes, so a new template is applied', async () => {
     const other = templateFile('containers: [{name: log-shipper, image: "fluent/fluent-bit:3.1"}]');
-    const first = await judged(NAME, pod, env);
-    const second = await judged(NAME, pod, { SIDECAR_TEMPLATE_FILE: other });
+    const first = await judged(NAME, pod, env, viaNamespace);
+    const second = await judged(NAME, pod, { SIDECAR_TEMPLATE_FILE: other }, viaNamespace);
     assert.notEqual(
       first.object.metadata.annotations[INJECTED].split(' ')[0],
       second.object.metadata.annotations[INJECTED].split(' ')[0],
     );
     // Field order in the file does not change the hash.
     const reordered = templateFile('containers: [{image: "fluent/fluent-bit:3.1", name: log-shipper}]');
-    const third = await judged(NAME, pod, { SIDECAR_TEMPLATE_FILE: reordered });
+    const third = await judged(NAME, pod, { SIDECAR_TEMPLATE_FILE: reordered }, viaNamespace);
     assert.equal(third.object.metadata.annotations[INJECTED], second.object.metadata.annotations[INJECTED]);
   });
 
@@ -344,5 +351,117 @@ describe('sidecar-injection', () => {
       }),
       [],
     );
+  });
+
+  describe('decides from what it verifies, not from what the pod says', () => {
+    const template = loadSidecarTemplate(TEMPLATE);
+    const shipper = template.containers[0] as Json;
+    const withOwn = (container: Json, status?: string | null) =>
+      edited(pod, (object) => {
+        object.spec.containers.push(container);
+        if (status != null) {
+          object.metadata.annotations ??= {};
+          object.metadata.annotations[INJECTED] = status;
+        }
+      });
+
+    for (const [what, edit] of [
+      ['command', (c: Json) => Object.assign(c, { command: ['sh', '-c', 'cat /var/run/secrets/*'] })],
+      ['securityContext', (c: Json) => Object.assign(c, { securityContext: { runAsUser: 0 } })],
+    ] as const) {
+      it(`refuses a container of the template's name with an extra ${what}, even with a copied status`, async () => {
+        const own = structuredClone(shipper);
+        edit(own);
+        const result = await judged(NAME, withOwn(own, template.status), env, viaNamespace);
+        assert.equal(result.reply.response.status?.code, 409);
+        assert.match(
+          result.reply.response.status?.message ?? '',
+          new RegExp(
+            `^sidecar template containers\\[0\\] "log-shipper": the pod already has a container named "log-shipper" with a different definition \\(${what}: .* in the pod, nothing in the template\\)$`,
+          ),
+        );
+      });
+    }
+
+    it('injects into a pod carrying a copied status annotation but not the sidecar', async () => {
+      for (const status of [template.status, template.hash]) {
+        const copied = annotated(pod, { [INJECTED]: status });
+        const result = await judged(NAME, copied, env, viaNamespace);
+        assert.deepEqual(names(result.object?.spec.containers), ['web', 'log-shipper']);
+        assert.deepEqual(names(result.object?.spec.initContainers), ['egress-proxy']);
+        assert.equal(result.object?.metadata.annotations[INJECTED], template.status);
+      }
+    });
+
+    it("property: a pod container of the template name passes only when it is the template's", async () => {
+      const seed = Number(process.env.PROPERTY_SEED ?? Math.floor(Math.random() * 1_000_000));
+      const samples = fc.sample(
+        fc.record({ own: sidecarLookalike(shipper), status: forgedInjectedStatus(template.status) }),
+        { numRuns: 200, seed },
+      );
+      const reviews = samples.map(({ own, status }) => withOwn(own.container, status));
+      const replies = reviews.map((r) => answer(NAME, r, env, viaNamespace));
+      const verdicts = await apiserverVerdicts(reviews.map((request, i) => ({ request, reply: replies[i] })));
+      for (const [i, { own }] of samples.entries()) {
+        const where = `seed ${seed}, sample ${i}: ${JSON.stringify(samples[i])}`;
+        const verdict = verdicts[i];
+        assert.ok(verdict?.accepted, `${where}: the apiserver refuses the reply`);
+        if (own.hostile) {
+          assert.equal(
+            verdict.allowed,
+            false,
+            `${where}: a changed ${own.hostile} passed for the template's`,
+          );
+          assert.match(
+            replies[i]?.response.status?.message ?? '',
+            new RegExp(`different definition \\(${own.hostile}`),
+            where,
+          );
+        } else {
+          assert.ok(verdict.allowed, `${where}: ${replies[i]?.response.status?.message}`);
+          const object = verdict.object as Json;
+          // The rest of the template is there, whatever the status annotation said.
+          assert.deepEqual(names(object.spec.initContainers), ['egress-proxy'], where);
+          assert.equal(object.metadata.annotations[INJECTED], template.status, where);
+        }
+      }
+    });
+  });
+
+  describe('checks the opt-in itself, from the review', () => {
+    it('admits a pod that did not opt in unchanged, whatever entry or path sent it', async () => {
+      for (const info of [
+        viaPodEntry,
+        { path: '/sidecar-injection' },
+        { path: '/sidecar-injection/other' },
+        undefined,
+      ]) {
+        const result = await judged(NAME, pod, env, info);
+        assert.equal(result.reply.response.allowed, true);
+        assert.deepEqual(result.patch, [], JSON.stringify(info));
+      }
+    });
+
+    it('injects into a pod annotated "true" on any entry, and never into one annotated "false"', async () => {
+      const yes = annotated(pod, { [INJECT]: 'true' });
+      const no = annotated(pod, { [INJECT]: 'false' });
+      for (const info of [viaPodEntry, viaNamespace, undefined]) {
+        const injected = await judged(NAME, yes, env, info);
+        assert.deepEqual(
+          names(injected.object?.spec.containers),
+          ['web', 'log-shipper'],
+          JSON.stringify(info),
+        );
+        const left = await judged(NAME, no, env, info);
+        assert.deepEqual(left.patch, [], JSON.stringify(info));
+      }
+    });
+
+    it('registers each entry on its own path, so the function knows which one called', () => {
+      // deploy/ is what the generator writes (test/deploy-manifests.test.ts checks it).
+      const text = readFileSync(join(projectRoot, 'deploy', 'webhooks.yaml'), 'utf8');
+      assert.match(text, /name: sidecar-injection-namespace\.[\s\S]*?path: \/sidecar-injection\/namespace\n/);
+      assert.match(text, /name: sidecar-injection-pod\.[\s\S]*?path: \/sidecar-injection\/pod\n/);
+    });
   });
 });

@@ -25,7 +25,7 @@ import {
 import { apiserverVerdicts, type Judgement, projectRoot } from './support/apiserver.ts';
 import { type RunningNginx, replaceFile, startNginx } from './support/nginx.ts';
 import { type Running, startServer } from './support/process.ts';
-import { answer, edited, type Json, sharedFixture } from './support/reviews.ts';
+import { answer, edited, type Json, sample, sharedFixture } from './support/reviews.ts';
 import { makeTestCertificates, type TestCertificates } from './support/test-certs.ts';
 
 const FIXTURES = [
@@ -203,6 +203,25 @@ describe('TLS-terminating nginx in front of the functions', () => {
         assert.equal(request.url, `/${QUERY}`);
       }
     }
+  });
+
+  it("passes the webhook entry's path to the function: sidecar-injection injects on its namespace entry only", async () => {
+    const pod = sample('sidecar-injection/pod.json');
+    const env = ENV['sidecar-injection'];
+    const onNamespace = await post(`/sidecar-injection/namespace${QUERY}`, JSON.stringify(pod));
+    assert.equal(onNamespace.status, 200, onNamespace.text);
+    const expected = answer('sidecar-injection', pod, env, { path: '/sidecar-injection/namespace' });
+    assert.ok(expected.response.patch, 'injected on the namespace entry');
+    assert.deepEqual(onNamespace.json(), expected);
+    // The pod entry sends only pods annotated "true": this one did not opt in.
+    const onPod = await post(`/sidecar-injection/pod${QUERY}`, JSON.stringify(pod));
+    assert.equal(onPod.status, 200, onPod.text);
+    assert.equal(onPod.json().response.allowed, true);
+    assert.equal(onPod.json().response.patch, undefined);
+    const [verdict] = await apiserverVerdicts([{ request: pod, reply: onNamespace.json() }]);
+    assert.ok(verdict?.accepted && verdict.allowed);
+    // Nothing deeper than one entry is a route.
+    assert.equal((await post(`/sidecar-injection/namespace/x${QUERY}`, JSON.stringify(pod))).status, 404);
   });
 
   it('passes a 3 MiB review and refuses one over the limit with 413', async () => {

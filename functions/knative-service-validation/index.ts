@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { annotation } from '../../shared/k8s/annotations.ts';
 import type { PodShaped } from '../../shared/k8s/pod.ts';
 import { Denial, defineMutation, deny } from '../../shared/mutation.ts';
-import { nodeSelectorVariables, selectNodes } from '../node-selector/select.ts';
+import { nodeSelectorVariables, selectNodes, withNodeSelectorPolicy } from '../node-selector/select.ts';
 import { extendVolumes, volumeVariables, withVolumePolicy } from '../volume-extension/extend.ts';
 
 interface KnativeService {
@@ -38,7 +38,8 @@ export default defineMutation({
         .default('knative.netease.dev')
         .describe('prefix of the volumes, volumeMounts and nodeSelector annotations (as the pod webhooks)'),
     })
-    .transform(withVolumePolicy),
+    .transform(withVolumePolicy)
+    .transform(withNodeSelectorPolicy),
   webhook: {
     failurePolicy: 'Ignore',
     failurePolicyReason:
@@ -68,7 +69,7 @@ export default defineMutation({
     }
     const problems = [
       extendVolumes(template, config, request.namespace),
-      selectNodes(template, config, warn),
+      selectNodes(template, config, request.namespace, warn),
     ].filter((result) => result instanceof Denial);
     const [first] = problems;
     if (!first) return service;

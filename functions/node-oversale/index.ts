@@ -6,9 +6,11 @@
 // the kubelet's own (it patches it back every heartbeat, since it differs from the stored
 // one) or the one stored, which this function wrote. The annotation `<prefix>/oversale`
 // records both numbers of the last scaling, {"kubelet":{...},"oversold":{...}}: an
-// allocatable equal to the recorded oversold value is ours and is scaled again from the
-// recorded kubelet value; any other value is the kubelet's and is scaled from itself. So a
-// reinvocation, or another writer of node status (node-problem-detector), never scales twice.
+// allocatable equal to the recorded oversold value is ours and is kept (within capacity ×
+// ratio); any other value is the kubelet's and is scaled from itself. So a reinvocation, or
+// another writer of node status (node-problem-detector), never scales twice. Anyone who may
+// update the Node can forge the record, so its numbers never enter the arithmetic: every
+// result is bounded by the capacity the kubelet reports in the same request, and never negative.
 import type { V1Node } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { annotation } from '../../shared/k8s/annotations.ts';
@@ -91,6 +93,7 @@ function readRecord(text: string | undefined): OversaleRecord | string | undefin
   }
 }
 
+/** `base` × `ratio`, rounded down to `step`, at most `cap`, never below `base`. */
 function scaled(base: Quantity, ratio: Ratio, cap: Quantity | undefined, step: bigint): Quantity {
   let nanos = (base.nanos * ratio.numerator) / ratio.denominator;
   nanos -= nanos % step;
@@ -99,6 +102,8 @@ function scaled(base: Quantity, ratio: Ratio, cap: Quantity | undefined, step: b
   if (nanos < base.nanos) nanos = base.nanos;
   return { nanos, format: base.format };
 }
+
+const min = (a: Quantity, b: Quantity): Quantity => (a.nanos <= b.nanos ? a : b);
 
 export default defineMutation({
   name: 'node-oversale',
@@ -127,7 +132,6 @@ export default defineMutation({
     const next: OversaleRecord = { kubelet: {}, oversold: {} };
     for (const resource of RESOURCES) {
       const ratio = rule?.ratios[resource];
-      const recordedKubelet = record?.kubelet[resource];
       const recordedOversold = record?.oversold[resource];
       if (!ratio && recordedOversold === undefined) continue;
       const reported = allocatable[resource];
@@ -139,29 +143,43 @@ export default defineMutation({
         warn(`node-oversale: status.allocatable.${resource}: ${(error as Error).message}; left unchanged`);
         continue;
       }
+      // The bound comes from this very request: the kubelet's capacity, which nobody scales.
+      const capacity = quantityOrUndefined(status.capacity?.[resource]);
+      if (!capacity || capacity.nanos < 0n) {
+        warn(
+          `node-oversale: status.capacity.${resource} is ${capacity ? 'negative' : 'missing or not a quantity'}; status.allocatable.${resource} left unchanged`,
+        );
+        continue;
+      }
+      const step = resource === 'cpu' ? CPU_STEP : current.format === 'BinarySI' ? KI_STEP : BYTE_STEP;
+      const limit = scaled(capacity, ratio ?? ONE, config.caps[resource], step);
 
-      let base: Quantity;
-      if (
-        recordedOversold !== undefined &&
-        recordedKubelet !== undefined &&
-        sameValue(current, recordedOversold)
-      ) {
-        base = parseQuantity(recordedKubelet);
-      } else if (exceeds(current, status.capacity?.[resource])) {
+      let target: Quantity;
+      let kubelet: string | undefined;
+      let recorded: boolean;
+      if (recordedOversold !== undefined && sameValue(current, recordedOversold)) {
+        // The value this webhook wrote: kept, within what the node's capacity allows under the
+        // rule now. The record only recognises it; its numbers are never used to compute.
+        target = current.nanos < 0n ? { ...current, nanos: 0n } : min(current, limit);
+        kubelet = record?.kubelet[resource] ?? formatQuantity(target);
+        recorded = ratio !== undefined;
+      } else if (current.nanos > capacity.nanos) {
         // The kubelet never reports more than capacity: someone else scaled this.
         warn(
           `node-oversale: status.allocatable.${resource} ${reported} is above status.capacity.${resource} and not the value this webhook wrote; left unchanged`,
         );
         continue;
       } else {
-        base = current;
+        // The kubelet's own value: scaled from itself, never from below zero.
+        const base = current.nanos < 0n ? { ...current, nanos: 0n } : current;
+        target = scaled(base, ratio ?? ONE, config.caps[resource], step);
+        kubelet = formatQuantity(base);
+        recorded = compareQuantities(target, base) !== 0;
       }
 
-      const step = resource === 'cpu' ? CPU_STEP : base.format === 'BinarySI' ? KI_STEP : BYTE_STEP;
-      const target = scaled(base, ratio ?? ONE, config.caps[resource], step);
       if (compareQuantities(target, current) !== 0) allocatable[resource] = formatQuantity(target);
-      if (compareQuantities(target, base) !== 0) {
-        next.kubelet[resource] = formatQuantity(base);
+      if (recorded) {
+        next.kubelet[resource] = kubelet;
         next.oversold[resource] = formatQuantity(target);
       }
     }
@@ -182,11 +200,11 @@ function sameValue(current: Quantity, recorded: string): boolean {
   return compareQuantities(current, parseQuantity(recorded)) === 0;
 }
 
-function exceeds(current: Quantity, capacity: string | undefined): boolean {
-  if (capacity === undefined) return false;
+function quantityOrUndefined(text: string | undefined): Quantity | undefined {
+  if (text === undefined) return undefined;
   try {
-    return compareQuantities(current, parseQuantity(capacity)) > 0;
+    return parseQuantity(text);
   } catch {
-    return false;
+    return undefined;
   }
 }

@@ -76,7 +76,8 @@ export function parseCaps(text: string): Partial<Record<OversoldResource, Quanti
 }
 
 export function labelsMatch(match: LabelMatch, labels: Readonly<Record<string, string>> | null | undefined) {
-  const value = labels?.[match.key];
+  // Own labels only: a selector key such as `constructor` must not find Object's own property.
+  const value = labels && Object.hasOwn(labels, match.key) ? labels[match.key] : undefined;
   return value !== undefined && (match.value === undefined || value === match.value);
 }
 

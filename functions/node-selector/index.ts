@@ -1,14 +1,15 @@
-// node-selector: merges the node selector written in a pod annotation into spec.nodeSelector.
+// node-selector: merges the node selector written in a pod annotation into spec.nodeSelector,
+// for the keys the node-selector policy allows (policy.ts).
 import type { V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { defineMutation } from '../../shared/mutation.ts';
-import { nodeSelectorVariables, selectNodes } from './select.ts';
+import { nodeSelectorVariables, selectNodes, withNodeSelectorPolicy } from './select.ts';
 
 export default defineMutation({
   name: 'node-selector',
   description: 'Merges the node selector written in a pod annotation into spec.nodeSelector',
   appliesTo: { resources: ['pods'], operations: ['CREATE'] },
-  config: z.object(nodeSelectorVariables),
+  config: z.object(nodeSelectorVariables).transform(withNodeSelectorPolicy),
   webhook: {
     failurePolicy: 'Fail',
     failurePolicyReason:
@@ -17,7 +18,7 @@ export default defineMutation({
   },
   onError: 'deny',
 
-  mutate(pod: V1Pod, { config, warn }) {
-    return selectNodes(pod, config, warn);
+  mutate(pod: V1Pod, { config, request, warn }) {
+    return selectNodes(pod, config, request.namespace, warn);
   },
 });

@@ -5,6 +5,14 @@ import { readJsonAnnotation } from '../../shared/k8s/annotations.ts';
 import { labelKeyProblem, labelValueProblem } from '../../shared/k8s/names.ts';
 import { type PodShaped, podSpecProblem } from '../../shared/k8s/pod.ts';
 import { Denial, deny } from '../../shared/mutation.ts';
+import {
+  defaultNodeSelectorPolicy,
+  describeAllowed,
+  keyProblem,
+  keyRuleFor,
+  loadNodeSelectorPolicy,
+  type NodeSelectorPolicy,
+} from './policy.ts';
 
 /** The variables node-selector reads (the Knative Service validation reads them too). */
 export const nodeSelectorVariables = {
@@ -17,11 +25,34 @@ export const nodeSelectorVariables = {
     .stringbool()
     .default(false)
     .describe('true: the annotation wins over a nodeSelector key the pod already sets to another value'),
+  nodeSelectorPolicyFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'node-selector policy file, JSON or YAML (a mounted ConfigMap): the keys and key prefixes allowed per namespace; without it the well-known scheduling labels, keys under <ANNOTATION_PREFIX>/ and keys without a prefix',
+    ),
 };
 
 export interface NodeSelectorSettings {
   readonly annotationPrefix: string;
   readonly nodeSelectorOverride: boolean;
+  readonly nodeSelectorPolicy: NodeSelectorPolicy;
+}
+
+/** Reads the policy file named by NODE_SELECTOR_POLICY_FILE once, as part of loading the configuration. */
+export function withNodeSelectorPolicy<
+  C extends { annotationPrefix: string; nodeSelectorPolicyFile?: string | undefined },
+>(config: C, ctx: z.RefinementCtx): C & { nodeSelectorPolicy: NodeSelectorPolicy } {
+  const file = config.nodeSelectorPolicyFile;
+  const fallback = defaultNodeSelectorPolicy(config.annotationPrefix);
+  if (!file) return { ...config, nodeSelectorPolicy: fallback };
+  try {
+    return { ...config, nodeSelectorPolicy: loadNodeSelectorPolicy(file, config.annotationPrefix) };
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', path: ['nodeSelectorPolicyFile'], message: (error as Error).message });
+    return { ...config, nodeSelectorPolicy: fallback };
+  }
 }
 
 export const nodeSelectorSchema = z
@@ -42,23 +73,36 @@ export const nodeSelectorSchema = z
     }
   });
 
-/** Merges the annotated node selector into `pod` (changed in place), or refuses. */
+/**
+ * Merges the annotated node selector into `pod` (changed in place), or refuses: a key the
+ * policy's rule for `namespace` does not allow, a conflict with the pod's own selector.
+ */
 export function selectNodes<P extends PodShaped>(
   pod: P,
   settings: NodeSelectorSettings,
+  namespace: string | undefined,
   warn: (message: string) => void,
 ): P | Denial {
   const key = `${settings.annotationPrefix}/nodeSelector`;
   const wanted = readJsonAnnotation(pod, key, nodeSelectorSchema);
   if (wanted instanceof Denial || wanted === undefined) return wanted ?? pod;
   if (Object.keys(wanted).length === 0) return pod;
+  const rule = keyRuleFor(settings.nodeSelectorPolicy, namespace);
+  const refused = Object.keys(wanted).flatMap((label) => {
+    const problem = keyProblem(rule, label);
+    return problem ? [`key "${label}": ${problem}`] : [];
+  });
+  if (refused.length > 0) {
+    return deny(`annotation ${key}: ${refused.join('; ')}; ${describeAllowed(rule)}`, 403);
+  }
   if (!pod.spec) return deny('the pod has no spec', 400);
   const specProblem = podSpecProblem(pod.spec);
   if (specProblem) return deny(`the pod cannot take the annotations: ${specProblem}`, 400);
   pod.spec.nodeSelector ??= {};
   const selector = pod.spec.nodeSelector;
   for (const [label, value] of Object.entries(wanted)) {
-    const present = selector[label];
+    // Own keys only: `constructor` or `toString` is a key like any other, not Object's.
+    const present = Object.hasOwn(selector, label) ? selector[label] : undefined;
     if (present === value) continue;
     if (present !== undefined) {
       if (!settings.nodeSelectorOverride) {

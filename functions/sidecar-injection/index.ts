@@ -1,15 +1,20 @@
 // sidecar-injection: adds the containers, init containers and volumes of a template to pods.
-// Which pods is decided where Kubernetes can decide it: the webhook entries select pods in
-// namespaces labelled `<prefix>/inject=enabled`, and elsewhere pods annotated
-// `<prefix>/inject: "true"` (a CEL match condition). The function injects into every pod it
-// is sent, except pods annotated "false" and pods of its own namespace.
+// Which pods: those annotated `<prefix>/inject: "true"`, and those of namespaces labelled
+// `<prefix>/inject=enabled`, never pods annotated "false" nor pods of its own namespace. The
+// registration narrows what is sent (a namespaceSelector entry, a CEL match condition), but
+// an apiserver that drops matchConditions (before 1.28) or a hand-edited registration sends
+// more, so the function checks the opt-in itself: the annotation, and for the namespace label
+// (which a review does not carry) the entry that called, from the path `/<function>/<entry>`.
+// What the pod already has counts as the template's only when it is equal to it (give or take
+// the apiserver's defaults), never because of what the pod says (the status annotation).
 import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { annotation } from '../../shared/k8s/annotations.ts';
 import { labelKeyProblem } from '../../shared/k8s/names.ts';
-import { describeDifference } from '../../shared/k8s/subset.ts';
 import { defineMutation, deny } from '../../shared/mutation.ts';
-import { injectedHash, loadSidecarTemplate, type SidecarTemplate, type TemplateList } from './template.ts';
+import { log } from '../../shared/telemetry/log.ts';
+import { containerDefaults, itemDifference, volumeDefaults } from './defaults.ts';
+import { loadSidecarTemplate, type SidecarTemplate, type TemplateList } from './template.ts';
 
 const config = z
   .object({
@@ -51,6 +56,10 @@ type Config = z.output<typeof config>;
 /** What a denial calls a template item: `sidecar template containers[0] "log-shipper"`. */
 const item = (list: string, i: number, name: string) => `sidecar template ${list}[${i}] "${name}"`;
 
+/** The registration entries: pods of opted-in namespaces, and pods that opt in themselves. */
+export const NAMESPACE_ENTRY = 'namespace';
+export const POD_ENTRY = 'pod';
+
 export default defineMutation({
   name: 'sidecar-injection',
   description: 'Adds the containers, init containers and volumes of a template to the pods that opt in',
@@ -71,12 +80,12 @@ export default defineMutation({
         'a pod that asked for the sidecar must not start without it; the selectors send only those pods, so an unreachable webhook blocks no other pod',
       matches: [
         {
-          name: 'namespace',
+          name: NAMESPACE_ENTRY,
           namespaceSelector: { matchLabels: { [key]: 'enabled' }, matchExpressions: [notOwnNamespace] },
           matchConditions: [{ name: 'not-opted-out', expression: `!(${annotated('false')})` }],
         },
         {
-          name: 'pod',
+          name: POD_ENTRY,
           namespaceSelector: {
             matchExpressions: [{ key, operator: 'NotIn', values: ['enabled'] }, notOwnNamespace],
           },
@@ -87,7 +96,7 @@ export default defineMutation({
   },
   onError: 'deny',
 
-  mutate(pod: V1Pod, { config, request }) {
+  mutate(pod: V1Pod, { config, request, webhookEntry }) {
     if (request.namespace === config.webhookNamespace) return pod;
     const optKey = `${config.annotationPrefix}/inject`;
     const choice = annotation(pod, optKey);
@@ -95,9 +104,21 @@ export default defineMutation({
     if (choice !== undefined && choice !== 'true') {
       return deny(`annotation ${optKey}: must be "true" or "false", not "${choice}"`, 400);
     }
+    // Opted in by its own annotation, or sent on the entry of opted-in namespaces.
+    if (choice !== 'true' && webhookEntry !== NAMESPACE_ENTRY) {
+      log().info(
+        {
+          function: 'sidecar-injection',
+          uid: request.uid,
+          namespace: request.namespace,
+          webhook_entry: webhookEntry ?? null,
+        },
+        `pod not opted in (no ${optKey}: "true", and sent on ${webhookEntry ? `entry "${webhookEntry}"` : 'no entry'}, not "${NAMESPACE_ENTRY}"): admitted unchanged`,
+      );
+      return pod;
+    }
     const statusKey = `${config.annotationPrefix}/injected`;
     const { template } = config;
-    if (injectedHash(annotation(pod, statusKey)) === template.hash) return pod;
     if (!pod.spec) return deny('the pod has no spec', 400);
     const spec = pod.spec;
 
@@ -108,7 +129,7 @@ export default defineMutation({
         spec.volumes ??= [];
         spec.volumes.push(structuredClone(volume) as V1Volume);
       } else {
-        const difference = describeDifference(volume, present, 'template');
+        const difference = itemDifference(volume, present, volumeDefaults);
         if (difference) {
           return deny(
             `${item('volumes', i, volume.name)}: the pod already has a different volume named "${volume.name}" (${difference})`,
@@ -128,7 +149,7 @@ export default defineMutation({
           return deny(`${where}: the pod already has a container named "${container.name}" in ${other}`, 409);
         }
         const present = containers(list).find((c) => c.name === container.name);
-        const difference = present && describeDifference(container, present, 'template');
+        const difference = present && itemDifference(container, present, containerDefaults);
         if (difference) {
           return deny(
             `${where}: the pod already has a container named "${container.name}" with a different definition (${difference})`,
@@ -150,9 +171,10 @@ export default defineMutation({
       }
     }
 
+    // What was injected, for people: written from what was verified, never read back.
     pod.metadata ??= {};
     pod.metadata.annotations ??= {};
-    pod.metadata.annotations[statusKey] = template.status;
+    if (annotation(pod, statusKey) !== template.status) pod.metadata.annotations[statusKey] = template.status;
     return pod;
   },
 });

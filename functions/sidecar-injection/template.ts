@@ -9,7 +9,8 @@
 //     - name: shipper-config
 //       configMap: { name: fluent-bit-config }
 //
-// Its hash names what was injected, in the pod's status annotation.
+// Its hash names what was injected, in the pod's status annotation (for people: the function
+// never reads it back, since a pod can carry any annotation).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -102,11 +103,6 @@ export function loadSidecarTemplate(file: string): SidecarTemplate {
     ...names('volumes', volumes),
   ].join('; ');
   return { containers, initContainers, volumes, hash, status: `${hash} (${summary})` };
-}
-
-/** The hash recorded in a status annotation value, or undefined. */
-export function injectedHash(status: string | undefined): string | undefined {
-  return status?.split(' ')[0];
 }
 
 /** JSON with object keys sorted, so the hash does not depend on the order fields were written in. */

@@ -69,9 +69,14 @@ function checkRoute(route: NginxRoute): void {
     throw new Error(`upstream "${route.upstream}" (${route.name}) is not host[:port]`);
 }
 
+/** The function's path, and `<path>/<entry>` for each registration entry of a function with several. */
+function locationMatch(path: string): string {
+  return `~ ^${path.replaceAll('.', '\\.')}(/[a-z0-9][-a-z0-9]*)?$`;
+}
+
 function location(route: NginxRoute): string {
   return `
-    location = ${route.path} {
+    location ${locationMatch(route.path)} {
       set $function ${route.name};
       if ($request_method != POST) {
         return 405 ${statusJson(405, 'MethodNotAllowed', `faas-admission: POST an AdmissionReview to ${route.path}`)};
@@ -80,6 +85,8 @@ function location(route: NginxRoute): string {
       set $upstream ${route.upstream};
       # Knative's ingress routes by Host; the function serves "/", and reads ?timeout= from the query.
       proxy_set_header Host ${route.host};
+      # The path the apiserver posted to names the webhook entry; the function serves only "/".
+      proxy_set_header X-Webhook-Path $uri;
       proxy_pass http://$upstream/$is_args$args;
     }`;
 }

@@ -112,9 +112,12 @@ export function endpointBase(settings: DeploySettings, functionName: string): st
   return base?.replace(/\/+$/, '');
 }
 
-/** The path the apiserver posts a function's reviews to. */
-export function webhookPath(functionName: string): string {
-  return `/${functionName}`;
+/**
+ * The path the apiserver posts a function's reviews to; `/<function>/<entry>` for each entry
+ * of a function registered in several ways, so the function knows which entry sent a review.
+ */
+export function webhookPath(functionName: string, entry?: string): string {
+  return entry ? `/${functionName}/${entry}` : `/${functionName}`;
 }
 
 export function labels(component: string): Record<string, string> {

@@ -103,7 +103,7 @@ function entry({ mutation, webhook }: Registration, settings: DeploySettings, ma
     exists ? { matchExpressions: [{ key: exists, operator: 'Exists' }] } : undefined,
     match?.objectSelector,
   );
-  const path = webhookPath(mutation.name);
+  const path = webhookPath(mutation.name, match?.name);
   const base = endpointBase(settings, mutation.name);
   return {
     name: webhookName(mutation.name, settings, match?.name),

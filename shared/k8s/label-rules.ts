@@ -75,8 +75,11 @@ interface Labelled {
 }
 
 /**
- * Stamps the labels of `rules` on `object` (a draft, changed in place). A label the object
- * already has with another value is kept, with a warning from `warn`, unless `overwrite`.
+ * Stamps the labels of `rules` on `object` (a draft, changed in place). A static label the
+ * object already has with another value is kept, with a warning from `warn`, unless
+ * `overwrite`. A label filled from the request ({user}, {namespace}...) records where the
+ * object came from, so it always reflects this request: a value written beforehand by whoever
+ * sent it is replaced, with a warning, whatever `overwrite` says.
  */
 export function stampLabels(
   object: Labelled,
@@ -89,13 +92,21 @@ export function stampLabels(
   const metadata = object.metadata;
   for (const rule of rules) {
     const value = labelValueFor(rule, request);
-    const present = metadata.labels?.[rule.key];
+    // Own labels only: a key such as `constructor` must not find Object's own property.
+    const labels = metadata.labels;
+    const present = labels && Object.hasOwn(labels, rule.key) ? labels[rule.key] : undefined;
     if (present === value) continue;
-    if (present !== undefined && !overwrite) {
-      warn(
-        `${source}: label "${rule.key}" kept as "${present}" (configured "${value}"; OVERWRITE_LABELS=true replaces it)`,
-      );
-      continue;
+    if (present !== undefined) {
+      if (rule.templated) {
+        warn(
+          `${source}: label "${rule.key}" set to "${value}" from the request (${rule.template}), replacing "${present}"`,
+        );
+      } else if (!overwrite) {
+        warn(
+          `${source}: label "${rule.key}" kept as "${present}" (configured "${value}"; OVERWRITE_LABELS=true replaces it)`,
+        );
+        continue;
+      }
     }
     metadata.labels ??= {};
     metadata.labels[rule.key] = value;

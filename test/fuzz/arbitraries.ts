@@ -213,8 +213,59 @@ const goodNodeSelector = fc.dictionary(
   fc.constantFrom('ssd', 'amd64', 'arm64', 'zone-a', 'true'),
 );
 
+/** Names of built-in object properties, valid as label keys: must be keys like any other. */
+export const PROTOTYPE_KEYS = ['constructor', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'];
+
+/**
+ * nodeSelector keys of every class the node-selector policy decides on: the well-known
+ * scheduling labels, keys that pick one node or that only admins may set (and near misses of
+ * them), the platform's own, names of built-in object properties, and random keys.
+ */
+export const nodeSelectorKey: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(
+    'kubernetes.io/arch',
+    'kubernetes.io/os',
+    'topology.kubernetes.io/zone',
+    'topology.kubernetes.io/region',
+    'node.kubernetes.io/instance-type',
+  ),
+  fc.constantFrom('kubernetes.io/hostname', 'kubernetes.io/hostnames', 'kubernetes.io/os-version'),
+  fc
+    .tuple(
+      fc.constantFrom(
+        'node-restriction.kubernetes.io/',
+        'node-role.kubernetes.io/',
+        'kubernetes.io/',
+        'k8s.io/',
+        'node.kubernetes.io/',
+        'topology.kubernetes.io/',
+        `${PREFIX}/`,
+        `sub.${PREFIX}/`,
+        'example.com/',
+        '',
+      ),
+      fc.oneof(labelish, fc.constantFrom(...PROTOTYPE_KEYS)),
+    )
+    .map(([prefix, name]) => prefix + name),
+  fc.constantFrom(...PROTOTYPE_KEYS),
+);
+
+/** Label values (valid ones mostly, so that the key decides). */
+export const labelValue: fc.Arbitrary<string> = fc.oneof(
+  { weight: 4, arbitrary: fc.stringMatching(/^[a-z0-9]([a-z0-9.-]{0,10}[a-z0-9])?$/) },
+  { weight: 1, arbitrary: fc.constant('') },
+);
+
+/** A nodeSelector annotation's object: keys of every class, label values. */
+export const policedNodeSelector: fc.Arbitrary<Record<string, string>> = fc.dictionary(
+  nodeSelectorKey,
+  labelValue,
+  { minKeys: 1, maxKeys: 4 },
+);
+
 const nodeSelector: fc.Arbitrary<Json> = fc.oneof(
   { weight: 3, arbitrary: fc.dictionary(fc.oneof(labelish, nastyString), fc.oneof(labelish, nastyString)) },
+  { weight: 2, arbitrary: policedNodeSelector },
   { weight: 1, arbitrary: fc.dictionary(nastyString, smallJson, { maxKeys: 4 }) },
   { weight: 1, arbitrary: smallJson },
 );
@@ -448,3 +499,146 @@ export const fuzzBody: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: shapedReview.chain((r) => truncated(JSON.stringify(r))) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
 );
+
+/**
+ * Label values a client may have written beforehand on a label the webhook fills from the
+ * request (a forged `created-by`): anything valid, or the value some other request would give.
+ */
+export const presetProvenanceValue: fc.Arbitrary<string> = fc.oneof(
+  labelValue,
+  fc.constantFrom('alice', 'system-serviceaccount-kube-system-replicaset-controller', 'admin', 'kube-system'),
+);
+
+/** Who sends a request, as userInfo.username: people, ServiceAccounts, controllers, odd names. */
+export const requestUser: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom('alice@example.com', 'system:serviceaccount:shop:deployer', 'system:node:worker-1'),
+  fc.string({ maxLength: 80 }),
+);
+
+const cpuQuantity: fc.Arbitrary<string> = fc.oneof(
+  fc.integer({ min: -20_000, max: 200_000 }).map((n) => `${n}m`),
+  fc.constantFrom('8', '7800m', '0', '-1', '1e3', '1000000', '0.5'),
+);
+const memoryQuantity: fc.Arbitrary<string> = fc.oneof(
+  fc.integer({ min: -1_000_000, max: 100_000_000 }).map((n) => `${n}Ki`),
+  fc.constantFrom('32779400Ki', '31628424Ki', '0', '-1Gi', '1Ei', '17179869184', '129e6'),
+);
+
+/**
+ * A node's status as a status update carries it, with the node-oversale record an attacker
+ * may have written: capacity and allocatable as reported, and a record whose numbers are
+ * anything (negative, huge, far from capacity), its `oversold` often equal to the allocatable
+ * so that the record is taken for this webhook's own.
+ */
+export const forgedOversaleStatus = fc
+  .record({
+    capacity: fc.record({ cpu: cpuQuantity, memory: memoryQuantity }),
+    allocatable: fc.record({ cpu: cpuQuantity, memory: memoryQuantity }),
+    kubelet: fc.record({ cpu: cpuQuantity, memory: memoryQuantity }),
+    otherKubelet: fc.record({ cpu: cpuQuantity, memory: memoryQuantity }),
+    oversold: fc.option(fc.record({ cpu: cpuQuantity, memory: memoryQuantity })),
+    recorded: fc.boolean(),
+  })
+  .map(({ capacity, allocatable, kubelet, otherKubelet, oversold, recorded }) => ({
+    capacity,
+    allocatable,
+    /** Two records that differ only in their `kubelet` numbers (absent when not recorded). */
+    records: recorded
+      ? [kubelet, otherKubelet].map((k) => JSON.stringify({ kubelet: k, oversold: oversold ?? allocatable }))
+      : undefined,
+  }));
+
+/** The fields the apiserver fills in when it defaults a container (core/v1 SetDefaults_*). */
+const CONTAINER_DEFAULTS: Json = {
+  terminationMessagePath: '/dev/termination-log',
+  terminationMessagePolicy: 'File',
+  imagePullPolicy: 'IfNotPresent',
+};
+
+/** Changes that make a container another one than the template's, whatever its name. */
+const hostileContainerEdit: fc.Arbitrary<{ what: string; edit: (container: Json) => void }> = fc.oneof(
+  fc.string({ maxLength: 20 }).map((s) => ({
+    what: 'command',
+    edit: (c: Json) => {
+      c.command = ['sh', '-c', s];
+    },
+  })),
+  fc
+    .constantFrom<Json>(
+      { runAsUser: 0 },
+      { privileged: true },
+      { capabilities: { add: ['SYS_ADMIN'] } },
+      { runAsNonRoot: false },
+    )
+    .map((securityContext) => ({
+      what: 'securityContext',
+      edit: (c: Json) => {
+        c.securityContext = securityContext;
+      },
+    })),
+  fc.constant({
+    what: 'volumeMounts',
+    edit: (c: Json) => {
+      c.volumeMounts = [...(c.volumeMounts ?? []), { name: 'kube-api-access-7x2kq', mountPath: '/steal' }];
+    },
+  }),
+  fc.string({ maxLength: 10 }).map((value) => ({
+    what: 'env',
+    edit: (c: Json) => {
+      c.env = [...(c.env ?? []), { name: 'LD_PRELOAD', value }];
+    },
+  })),
+  fc.constantFrom('fluent/fluent-bit:2.0', 'evil.example.com/shipper:3.1').map((image) => ({
+    what: 'image',
+    edit: (c: Json) => {
+      c.image = image;
+    },
+  })),
+  fc.constantFrom('/etc/passwd', '/dev/termination-log2').map((path) => ({
+    what: 'terminationMessagePath',
+    edit: (c: Json) => {
+      c.terminationMessagePath = path;
+    },
+  })),
+  fc.constantFrom('Never', 'Always').map((policy) => ({
+    what: 'imagePullPolicy',
+    edit: (c: Json) => {
+      c.imagePullPolicy = policy;
+    },
+  })),
+  fc.constant({
+    what: 'args',
+    edit: (c: Json) => {
+      c.args = [...(c.args ?? []), '--extra'];
+    },
+  }),
+  fc.constant({
+    what: 'stdin',
+    edit: (c: Json) => {
+      c.stdin = true;
+    },
+  }),
+);
+
+/**
+ * A pod's own container carrying the template container's name: the template's container
+ * itself (as written, or as the apiserver defaults it), or one with a hostile change, such as
+ * a command or runAsUser 0, that must never pass for the template's.
+ */
+export function sidecarLookalike(template: Json): fc.Arbitrary<{ container: Json; hostile: string | null }> {
+  return fc
+    .record({ defaulted: fc.boolean(), change: fc.option(hostileContainerEdit, { freq: 3 }) })
+    .map(({ defaulted, change }) => {
+      const container = structuredClone(template);
+      if (defaulted) Object.assign(container, CONTAINER_DEFAULTS, { ...container });
+      change?.edit(container);
+      return { container, hostile: change ? change.what : null };
+    });
+}
+
+/** What a pod may carry in the `injected` status annotation: a copy of a real one, or anything. */
+export function forgedInjectedStatus(real: string): fc.Arbitrary<string | null> {
+  return fc.option(
+    fc.oneof(fc.constant(real), fc.constant(real.split(' ')[0] ?? ''), fc.string({ maxLength: 30 })),
+  );
+}

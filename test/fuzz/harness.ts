@@ -135,6 +135,8 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
     }
     const said = [response.status?.message ?? '', ...(response.warnings ?? [])].join(' ');
     if (said.includes('internal error')) fail(target, body, `the function threw: ${said}`);
+    // A user-keyed map read through the prototype (`constructor`, `toString`) shows Object's own.
+    if (said.includes('[native code]')) fail(target, body, `a message shows a built-in property: ${said}`);
     if (response.allowed) counts.allowed++;
     else counts.denied++;
     if (response.patch) counts.patched++;

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { functionNamed } from '../../functions/index.ts';
 import { loadConfig } from '../../shared/config.ts';
+import type { RequestInfo } from '../../shared/request-info.ts';
 import { type AdmissionReviewReply, decodePatch } from '../../shared/response.ts';
 import { type AdmissionReview, parseAdmissionReview } from '../../shared/review.ts';
 import { review } from '../../shared/runner.ts';
@@ -40,9 +41,14 @@ export function annotated(reviewed: Json, annotations: Record<string, string | u
 }
 
 /** What function `name` answers, configured from `env` as the deployed function would be. */
-export function answer(name: string, reviewed: Json, env: Record<string, string> = {}): AdmissionReviewReply {
+export function answer(
+  name: string,
+  reviewed: Json,
+  env: Record<string, string> = {},
+  info?: RequestInfo,
+): AdmissionReviewReply {
   const mutation = functionNamed(name);
-  return review({ mutation, config: loadConfig(mutation, env) }, parseAdmissionReview(reviewed));
+  return review({ mutation, config: loadConfig(mutation, env) }, parseAdmissionReview(reviewed), info);
 }
 
 export interface Judged {
@@ -59,8 +65,9 @@ export async function judged(
   name: string,
   reviewed: Json,
   env: Record<string, string> = {},
+  info?: RequestInfo,
 ): Promise<Judged> {
-  const reply = answer(name, reviewed, env);
+  const reply = answer(name, reviewed, env, info);
   // A validating function is judged as the apiserver judges validating webhooks (no patch).
   const verdict = await apiserverVerdict(reviewed, reply, functionNamed(name).kind === 'validating');
   if (!verdict.accepted) assert.fail(`the apiserver refuses ${name}'s reply: ${verdict.error}`);
@@ -76,12 +83,13 @@ export async function assertIdempotent(
   first: Judged,
   reviewed: Json,
   env: Record<string, string> = {},
+  info?: RequestInfo,
 ) {
   assert.ok(first.object, 'the first run was not allowed');
   const again = edited(reviewed, (_object, request) => {
     request.object = first.object;
   });
-  const second = await judged(name, again, env);
+  const second = await judged(name, again, env, info);
   assert.equal(second.denial, undefined, `second run denied: ${second.denial}`);
   assert.deepEqual(second.patch, [], 'second run on the patched object must give an empty patch');
 }
