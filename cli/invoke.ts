@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { functionNamed, functions } from '../functions/index.ts';
 import { describeConfig, loadConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { loadMode, type Mode } from '../shared/mode.ts';
 import type { AdmissionReview, Operation } from '../shared/review.ts';
 import { review } from '../shared/runner.ts';
 import { createLogger, useLogger } from '../shared/telemetry/log.ts';
@@ -123,13 +124,15 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   let config: unknown;
+  let mode: Mode;
   try {
     config = loadConfig(mutation);
+    mode = loadMode(mutation);
   } catch (error) {
     if (error instanceof ConfigError) throw new CliError(error.message);
     throw error;
   }
-  const reply = review({ mutation, config }, request);
+  const reply = review({ mutation, config, mode }, request);
   process.stdout.write(parsed.values.explain ? explain(name, request, reply) : `${JSON.stringify(reply)}\n`);
   return 0;
 }

@@ -8,12 +8,16 @@ import { apiserverVerdict, projectRoot } from './support/apiserver.ts';
 import { answer, sample } from './support/reviews.ts';
 
 function invoke(args: string[], options: { input?: string; env?: Record<string, string> } = {}) {
-  const result = spawnSync(process.execPath, [join(projectRoot, 'bin', 'faas-admission.js'), 'invoke', ...args], {
-    cwd: projectRoot,
-    input: options.input,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', ...options.env },
-  });
+  const result = spawnSync(
+    process.execPath,
+    [join(projectRoot, 'bin', 'faas-admission.js'), 'invoke', ...args],
+    {
+      cwd: projectRoot,
+      input: options.input,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
+    },
+  );
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
