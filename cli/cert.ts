@@ -1,7 +1,7 @@
 // Makes a CA and a serving certificate for the webhook's Service, for clusters without
 // cert-manager:
 //
-//   npm run cert -- --service <name> --namespace <ns> [--out dir] [--days N] [--new-ca]
+//   faas-admission cert --service <name> --namespace <ns> [--out dir] [--days N] [--new-ca]
 //
 // Writes ca.crt, ca.key, tls.crt, tls.key, secret.yaml (a kubernetes.io/tls Secret with
 // ca.crt) and ca-bundle.b64 (the webhooks' clientConfig.caBundle). Run again to renew: the
@@ -19,8 +19,9 @@ import {
 import { readCertificatePair, writeCertificatePair, writeFileAtomic } from '../runtimes/tls/files.ts';
 import { caBundle, tlsSecret } from '../runtimes/tls/secret-manifest.ts';
 import { dns1123LabelProblem } from '../shared/k8s/names.ts';
+import { fail, runAsScript } from './errors.ts';
 
-const usage = `usage: npm run cert -- --service <name> --namespace <namespace> [options]
+const usage = `usage: faas-admission cert --service <name> --namespace <namespace> [options]
   --service <name>       the webhook's Service (the certificate is for <name>.<namespace>.svc)
   --namespace <ns>       its namespace
   --out <dir>            where to write (default .certs/<name>.<namespace>)
@@ -28,11 +29,6 @@ const usage = `usage: npm run cert -- --service <name> --namespace <namespace> [
   --ca-days <n>          validity of a new CA (default 3650)
   --secret-name <name>   name of the Secret (default <name>-tls)
   --new-ca               make a new CA even if <dir> has one (the caBundle changes)`;
-
-function fail(message: string): never {
-  process.stderr.write(`cert: ${message}\n`);
-  process.exit(2);
-}
 
 function days(option: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -48,10 +44,11 @@ function name(option: string, value: string | undefined): string {
   return value;
 }
 
-async function main(): Promise<void> {
+export async function main(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
+      args: argv,
       options: {
         service: { type: 'string' },
         namespace: { type: 'string' },
@@ -68,7 +65,7 @@ async function main(): Promise<void> {
   }
   if (values.help) {
     process.stdout.write(`${usage}\n`);
-    return;
+    return 0;
   }
   const service = name('service', values.service as string | undefined);
   if (/^[0-9]/.test(service))
@@ -110,6 +107,7 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+  return 0;
 }
 
-await main();
+if (import.meta.main) await runAsScript('cert', main);

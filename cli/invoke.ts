@@ -1,72 +1,150 @@
-// Invokes one function on a sample AdmissionReview, locally, with the configuration the
-// deployed function would read from the same environment variables.
-//
-//   npm run --silent invoke -- <function> <request.json | -> [--explain]
+// Invokes one function locally on an AdmissionReview, or on any Kubernetes object made into
+// the review the apiserver would send, with the configuration the deployed function would
+// read from the same environment variables.
 //
 // Prints exactly the AdmissionReview the function answers over HTTP (exit 0, denials too),
 // or with --explain a reading of it for a person. Unreadable input: exit 2.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { functionNamed, functions } from '../functions/index.ts';
-import { loadConfig } from '../shared/config.ts';
-import { ConfigError, HttpError } from '../shared/errors.ts';
-import { parseJsonBody } from '../shared/handle.ts';
-import { parseAdmissionReview } from '../shared/review.ts';
+import { describeConfig, loadConfig } from '../shared/config.ts';
+import { ConfigError } from '../shared/errors.ts';
+import { loadMode, type Mode } from '../shared/mode.ts';
+import type { AdmissionReview, Operation } from '../shared/review.ts';
 import { review } from '../shared/runner.ts';
 import { createLogger, useLogger } from '../shared/telemetry/log.ts';
+import { CliError, fail, runAsScript } from './errors.ts';
 import { explain } from './explain.ts';
+import { type InputOptions, readObject, readReview } from './review/input.ts';
+import { WORKLOAD_KINDS } from './review/pod.ts';
 
-const usage = `usage: npm run --silent invoke -- <function> <request.json | -> [--explain]
-functions: ${[...functions.keys()].join(', ')}`;
+export const reviewOptionsUsage = `  input: an AdmissionReview, or any Kubernetes object (YAML or JSON; - for stdin), made into
+  the review the apiserver would send:
+    --operation OP     CREATE (default), UPDATE, DELETE or CONNECT
+    --old FILE         the object before the change (UPDATE)
+    --namespace NS     the request's namespace (default: metadata.namespace, else default)
+    --resource RES     plural resource for kinds not in the built-in table (RES, RES/SUB or GROUP/VERSION/RES)
+    --subresource SUB  a subresource (status, scale...)
+    --user NAME        userInfo.username (default kubernetes-admin; with --pod the controller)
+    --group G          userInfo.groups (repeatable; default: those of the user)
+    --dry-run          request.dryRun: true
+    --v1beta1          an admission.k8s.io/v1beta1 review
+    --pod              from a workload, the pod its controller creates:
+                       ${WORKLOAD_KINDS.join(', ')}`;
 
-function fail(message: string): never {
-  process.stderr.write(`invoke: ${message}\n`);
-  process.exit(2);
+const usage = `usage: faas-admission invoke <function> <input | -> [options] [--explain] [--print-review]
+${reviewOptionsUsage}
+  --explain          verdict, warnings, patch and object diff, for a person
+  --print-review     print the review sent to the function, not its answer
+functions: ${[...functions.keys()].join(', ')}
+Configuration: the variables the deployed function reads (faas-admission invoke <function> --help).`;
+
+export const reviewOptionFlags = {
+  operation: { type: 'string' },
+  old: { type: 'string' },
+  namespace: { type: 'string', short: 'n' },
+  resource: { type: 'string' },
+  subresource: { type: 'string' },
+  user: { type: 'string' },
+  group: { type: 'string', multiple: true },
+  'dry-run': { type: 'boolean' },
+  v1beta1: { type: 'boolean' },
+  pod: { type: 'boolean' },
+} as const;
+
+const OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
+
+type ReviewFlagValues = {
+  operation?: string;
+  old?: string;
+  namespace?: string;
+  resource?: string;
+  subresource?: string;
+  user?: string;
+  group?: string[];
+  'dry-run'?: boolean;
+  v1beta1?: boolean;
+  pod?: boolean;
+};
+
+/** The review options of the shared flags. */
+export function inputOptions(values: ReviewFlagValues): InputOptions {
+  const operation = values.operation?.toUpperCase();
+  if (operation !== undefined && !OPERATIONS.includes(operation as Operation))
+    fail(`--operation "${values.operation}": expected one of ${OPERATIONS.join(', ')}`);
+  return {
+    ...(operation && { operation: operation as Operation }),
+    ...(values.old && { oldObject: readObject(values.old, '--old') }),
+    ...(values.namespace && { namespace: values.namespace }),
+    ...(values.resource && { resource: values.resource }),
+    ...(values.subresource && { subResource: values.subresource }),
+    ...(values.user && { user: values.user }),
+    ...(values.group && { groups: values.group }),
+    ...(values['dry-run'] && { dryRun: true }),
+    ...(values.v1beta1 && { apiVersion: 'admission.k8s.io/v1beta1' as const }),
+    ...(values.pod && { pod: true }),
+  };
 }
 
-function main(): void {
+export async function main(argv: string[]): Promise<number> {
   // The answer is the output; review log lines (stderr) only when asked for with LOG_LEVEL.
   if (!process.env.LOG_LEVEL) useLogger(createLogger({ level: 'silent' }));
-  let parsed: ReturnType<
-    typeof parseArgs<{
-      options: { explain: { type: 'boolean' }; help: { type: 'boolean' } };
-      allowPositionals: true;
-    }>
-  >;
+  let parsed: {
+    values: ReviewFlagValues & { explain?: boolean; help?: boolean; 'print-review'?: boolean };
+    positionals: string[];
+  };
   try {
     parsed = parseArgs({
-      options: { explain: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      args: argv,
+      options: {
+        ...reviewOptionFlags,
+        explain: { type: 'boolean' },
+        'print-review': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       allowPositionals: true,
     });
   } catch (error) {
     fail(`${(error as Error).message}\n${usage}`);
   }
-  if (parsed.values.help) {
-    process.stdout.write(`${usage}\n`);
-    return;
-  }
   const [name, file, ...extra] = parsed.positionals;
+  if (parsed.values.help) {
+    process.stdout.write(`${usage}\n${name && functions.has(name) ? functionHelp(name) : ''}`);
+    return 0;
+  }
   if (!name || !file || extra.length > 0) fail(usage);
-
   let mutation: ReturnType<typeof functionNamed>;
-  let text: string;
   try {
     mutation = functionNamed(name);
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (error) {
     fail((error as Error).message);
   }
+  const request: AdmissionReview = readReview(file, inputOptions(parsed.values));
+  if (parsed.values['print-review']) {
+    process.stdout.write(`${JSON.stringify(request, null, 2)}\n`);
+    return 0;
+  }
+  let config: unknown;
+  let mode: Mode;
   try {
-    const request = parseAdmissionReview(parseJsonBody(text));
-    const reply = review({ mutation, config: loadConfig(mutation) }, request);
-    process.stdout.write(
-      parsed.values.explain ? explain(name, request, reply) : `${JSON.stringify(reply)}\n`,
-    );
+    config = loadConfig(mutation);
+    mode = loadMode(mutation);
   } catch (error) {
-    if (error instanceof HttpError) fail(`${file}: ${error.message}`);
-    if (error instanceof ConfigError) fail(error.message);
+    if (error instanceof ConfigError) throw new CliError(error.message);
     throw error;
   }
+  const reply = review({ mutation, config, mode }, request);
+  process.stdout.write(parsed.values.explain ? explain(name, request, reply) : `${JSON.stringify(reply)}\n`);
+  return 0;
 }
 
-main();
+function functionHelp(name: string): string {
+  const variables = describeConfig(functionNamed(name));
+  const width = Math.max(0, ...variables.map((v) => v.variable.length));
+  return [
+    `${name} reads:`,
+    ...variables.map((v) => `  ${v.variable.padEnd(width)}  ${v.description}`),
+    '',
+  ].join('\n');
+}
+
+if (import.meta.main) await runAsScript('invoke', main);

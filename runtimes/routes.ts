@@ -8,6 +8,7 @@ import type { LoadedChain } from '../shared/chain.ts';
 import { describeConfig, loadConfig, readEnvConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { dns1123LabelProblem } from '../shared/k8s/names.ts';
+import { loadMode } from '../shared/mode.ts';
 import type { LoadedMutation } from '../shared/runner.ts';
 
 export type ReviewTarget = LoadedMutation | LoadedChain;
@@ -59,7 +60,7 @@ export function loadRoutes(env: NodeJS.ProcessEnv = process.env, only?: string):
   for (const [name, mutation] of functions) {
     if (!wanted(name)) continue;
     try {
-      loaded.set(name, { mutation, config: loadConfig(mutation, env) });
+      loaded.set(name, { mutation, config: loadConfig(mutation, env), mode: loadMode(mutation, env) });
     } catch (error) {
       const chosen = only !== undefined || chainNames?.includes(name);
       const configured = describeConfig(mutation).some(({ variable }) => env[variable] !== undefined);

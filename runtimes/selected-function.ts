@@ -3,6 +3,7 @@
 import { functions } from '../functions/index.ts';
 import { loadConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { loadMode } from '../shared/mode.ts';
 import type { LoadedMutation } from '../shared/runner.ts';
 
 export function selectedFunction(env: NodeJS.ProcessEnv = process.env): LoadedMutation {
@@ -11,5 +12,5 @@ export function selectedFunction(env: NodeJS.ProcessEnv = process.env): LoadedMu
   if (!name) throw new ConfigError(`FUNCTION is not set: name the function to serve (${known})`);
   const mutation = functions.get(name);
   if (!mutation) throw new ConfigError(`FUNCTION: unknown function "${name}" (functions: ${known})`);
-  return { mutation, config: loadConfig(mutation, env) };
+  return { mutation, config: loadConfig(mutation, env), mode: loadMode(mutation, env) };
 }

@@ -9,6 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { fail, runAsScript } from '../cli/errors.ts';
 import { functions } from '../functions/index.ts';
 import { deployFiles } from './manifests/render.ts';
 import {
@@ -39,11 +40,6 @@ const usage = `usage: npm run manifests -- [--check] [--out DIR] [--namespace NS
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-
-function fail(message: string): never {
-  process.stderr.write(`manifests: ${message}\n`);
-  process.exit(2);
-}
 
 function settingsFrom(
   values: Record<string, string | boolean | (string | boolean)[] | undefined>,
@@ -145,10 +141,11 @@ function readCaBundle(file: string): string {
   return text;
 }
 
-function main(): void {
+export async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>;
   const parse = () =>
     parseArgs({
+      args: argv,
       options: {
         out: { type: 'string', default: 'deploy' },
         namespace: { type: 'string' },
@@ -170,7 +167,7 @@ function main(): void {
   const { values } = parsed;
   if (values.help) {
     process.stdout.write(`${usage}\n`);
-    return;
+    return 0;
   }
   const out = values.out;
   const files = deployFiles([...functions.values()], settingsFrom(values));
@@ -187,9 +184,9 @@ function main(): void {
     for (const name of extra) process.stderr.write(`manifests: ${join(out, name)} is not generated\n`);
     if (stale.length > 0 || extra.length > 0) {
       process.stderr.write('manifests: run `npm run manifests` and commit the result\n');
-      process.exit(1);
+      return 1;
     }
-    return;
+    return 0;
   }
   mkdirSync(out, { recursive: true });
   for (const [name, text] of files) {
@@ -199,6 +196,7 @@ function main(): void {
   process.stdout.write(`manifests: wrote ${files.size} files to ${out.replace(/\/$/, '')}/\n`);
   for (const name of extra)
     process.stderr.write(`manifests: ${join(out, name)} is not generated: remove it?\n`);
+  return 0;
 }
 
-main();
+if (import.meta.main) await runAsScript('manifests', main);

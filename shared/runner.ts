@@ -1,18 +1,22 @@
 // Answers one AdmissionReview with one mutation, in one place for every function:
 // skip what the mutation does not apply to, mutate a copy, diff it, build the reply; and
 // observe it (span, metrics, log line) against the apiserver's time budget.
+import { boundedWarning, type Mode } from './mode.ts';
 import type { AnyMutation, AppliesTo } from './mutation.ts';
 import { Denial } from './mutation.ts';
 import { changeCopy, diff } from './patch.ts';
 import { type RequestInfo, webhookEntry } from './request-info.ts';
 import { type AdmissionReviewReply, type AdmissionStatus, allowReply, denyReply } from './response.ts';
 import type { AdmissionRequest, AdmissionReview, KubernetesObject } from './review.ts';
+import { log } from './telemetry/log.ts';
 import { observeReview, type ReviewResult } from './telemetry/observe.ts';
 
 /** A mutation with its configuration loaded: what a deployed function serves. */
 export interface LoadedMutation {
   readonly mutation: AnyMutation;
   readonly config: unknown;
+  /** `monitor`: admit unchanged and warn what the function would have done (shared/mode.ts). */
+  readonly mode?: Mode;
 }
 
 export function appliesTo(rule: AppliesTo, request: AdmissionRequest): boolean {
@@ -73,7 +77,7 @@ export function observed(
 
 /** The answer without telemetry (review() observes it); `entry`: see MutationContext.webhookEntry. */
 export function answerReview(
-  { mutation, config }: LoadedMutation,
+  { mutation, config, mode }: LoadedMutation,
   reviewed: AdmissionReview,
   entry?: string,
 ): Answered {
@@ -82,7 +86,11 @@ export function answerReview(
   if (!appliesTo(mutation.appliesTo, request) || object == null) {
     return allowedAnswer(apiVersion, request.uid, [], []);
   }
-  const outcome = runMutation({ mutation, config }, request, object, entry);
+  const outcome = runMutation({ mutation, config, mode }, request, object, entry);
+  if (outcome.monitored) {
+    const answered = allowedAnswer(apiVersion, request.uid, [], outcome.warnings);
+    return { ...answered, result: { ...answered.result, monitored: outcome.monitored } };
+  }
   if (outcome.kind === 'failed') return answerFailure(mutation, reviewed, outcome.error, outcome.warnings);
   if (outcome.kind === 'denied')
     return deniedAnswer(reviewed, denialStatus(outcome.denial), outcome.warnings);
@@ -121,17 +129,70 @@ export function deniedAnswer(
   return { reply, result: { outcome, allowed: false, patchOperations: 0, status, error } };
 }
 
-/** What one mutation made of an object: a changed copy, a denial, or an exception (a bug). */
-export type MutationOutcome =
+/**
+ * What one mutation made of an object: a changed copy, a denial, or an exception (a bug).
+ * In monitor mode always the object unchanged, with `monitored` saying what it would have been.
+ */
+export type MutationOutcome = (
   | { kind: 'changed'; object: KubernetesObject; warnings: string[] }
   | { kind: 'denied'; denial: Denial; warnings: string[] }
-  | { kind: 'failed'; error: unknown; warnings: string[] };
+  | { kind: 'failed'; error: unknown; warnings: string[] }
+) & { monitored?: MonitoredOutcome };
+
+/** What a monitored function would have answered. */
+export type MonitoredOutcome = 'allowed' | 'patched' | 'denied' | 'error';
 
 /**
  * Runs one mutation on a copy-on-write copy of `object` (never changed itself). The copy
  * shares every subtree the mutation left alone, so diffing it against `object` is cheap.
  */
 export function runMutation(
+  loaded: LoadedMutation,
+  request: AdmissionRequest,
+  object: KubernetesObject,
+  webhookEntry?: string,
+): MutationOutcome {
+  const outcome = enforcedOutcome(loaded, request, object, webhookEntry);
+  return loaded.mode === 'monitor' ? monitoredOutcome(loaded.mutation, request, object, outcome) : outcome;
+}
+
+/** Monitor mode: the object unchanged, and a warning and a log line of what would have happened. */
+function monitoredOutcome(
+  mutation: AnyMutation,
+  request: AdmissionRequest,
+  object: KubernetesObject,
+  outcome: MutationOutcome,
+): MutationOutcome {
+  let monitored: MonitoredOutcome;
+  let would: string | undefined;
+  if (outcome.kind === 'denied') {
+    monitored = 'denied';
+    would = `would deny (${outcome.denial.code}): ${outcome.denial.message}`;
+  } else if (outcome.kind === 'failed') {
+    const { message, admit } = describeFailure(mutation, outcome.error);
+    monitored = 'error';
+    would = `would fail and ${admit ? 'admit unchanged' : 'deny'}: ${message}`;
+  } else {
+    const patch = diff(object, outcome.object);
+    monitored = patch.length > 0 ? 'patched' : 'allowed';
+    if (patch.length > 0) {
+      const shown = patch.slice(0, 5).map((op) => `${op.op} ${op.path}`);
+      const more = patch.length > shown.length ? ` and ${patch.length - shown.length} more` : '';
+      would = `would patch ${patch.length} operation(s): ${shown.join(', ')}${more}`;
+    }
+  }
+  const warnings = [...outcome.warnings];
+  if (would) {
+    warnings.push(boundedWarning(`${mutation.name} (monitor mode) ${would}`));
+    log().info(
+      { function: mutation.name, uid: request.uid, mode: 'monitor', monitored_outcome: monitored },
+      `monitor mode: ${would}`,
+    );
+  }
+  return { kind: 'changed', object, warnings, monitored };
+}
+
+function enforcedOutcome(
   { mutation, config }: LoadedMutation,
   request: AdmissionRequest,
   object: KubernetesObject,

@@ -8,12 +8,16 @@ import { apiserverVerdict, projectRoot } from './support/apiserver.ts';
 import { answer, sample } from './support/reviews.ts';
 
 function invoke(args: string[], options: { input?: string; env?: Record<string, string> } = {}) {
-  const result = spawnSync(process.execPath, [join(projectRoot, 'cli', 'invoke.ts'), ...args], {
-    cwd: projectRoot,
-    input: options.input,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', ...options.env },
-  });
+  const result = spawnSync(
+    process.execPath,
+    [join(projectRoot, 'bin', 'faas-admission.js'), 'invoke', ...args],
+    {
+      cwd: projectRoot,
+      input: options.input,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
+    },
+  );
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -72,7 +76,7 @@ describe('npm run invoke', () => {
     env?: Record<string, string>;
     message: RegExp;
   }[] = [
-    { name: 'no arguments', args: [], message: /usage: npm run --silent invoke/ },
+    { name: 'no arguments', args: [], message: /usage: faas-admission invoke/ },
     {
       name: 'an unknown function',
       args: ['nope', samplePath('plain-pod.json')],
@@ -83,13 +87,13 @@ describe('npm run invoke', () => {
       name: 'input that is not JSON',
       args: ['node-selector', '-'],
       input: 'hello',
-      message: /-: body is not valid JSON/,
+      message: /stdin: expected an object \(a Kubernetes object or an AdmissionReview\)/,
     },
     {
       name: 'not an AdmissionReview',
       args: ['node-selector', '-'],
       input: '{"kind":"Pod"}',
-      message: /invalid AdmissionReview: apiVersion: /,
+      message: /stdin: apiVersion is missing/,
     },
     { name: 'an unknown option', args: ['--bogus'], message: /Unknown option '--bogus'/ },
     {

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { envName, loadConfig } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
+import { loadMode } from '../../shared/mode.ts';
 import { type AnyMutation, type WebhookSettings, webhookSettings } from '../../shared/mutation.ts';
 import { type FuncYaml, funcYamlPath, readYaml, renderFuncYaml, templatePath } from '../func-yaml.ts';
 
@@ -30,8 +31,18 @@ export function funcEnv(name: string, fn: FuncYaml): { name: string; value: stri
  * settings then come from the variables alone, before the step that reads those files.
  */
 export function deployedWebhook(mutation: AnyMutation, fn: FuncYaml): WebhookSettings {
-  if (typeof mutation.webhook !== 'function') return mutation.webhook;
   const env = Object.fromEntries(funcEnv(mutation.name, fn).map((e) => [e.name, e.value]));
+  const settings = enforcedWebhook(mutation, fn, env);
+  if (loadMode(mutation, env) !== 'monitor') return settings;
+  return {
+    ...settings,
+    failurePolicy: 'Ignore',
+    failurePolicyReason: 'MODE=monitor: the function only warns, so a call that fails must refuse nothing',
+  };
+}
+
+function enforcedWebhook(mutation: AnyMutation, fn: FuncYaml, env: Record<string, string>): WebhookSettings {
+  if (typeof mutation.webhook !== 'function') return mutation.webhook;
   try {
     return webhookSettings(mutation, loadConfig(mutation, env));
   } catch (error) {

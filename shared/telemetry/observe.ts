@@ -27,6 +27,8 @@ export interface ReviewResult {
   readonly status?: { readonly code: number; readonly message: string };
   /** What a failing mutation threw. */
   readonly error?: unknown;
+  /** In monitor mode, what the answer would have been (the answer itself is an admission). */
+  readonly monitored?: Outcome;
 }
 
 /** Span attribute names (the same `admission.*` names as the metric labels). */
@@ -53,6 +55,7 @@ export const ATTR = {
   budgetSource: 'admission.budget.source',
   budgetUsed: 'admission.budget.used_seconds',
   budgetFraction: 'admission.budget.fraction',
+  monitored: 'admission.monitored_outcome',
   httpStatus: 'http.response.status_code',
 } as const;
 
@@ -77,6 +80,7 @@ export function observeReview(
         info,
         start,
         end,
+        monitored: result.monitored,
       });
       if (span.isRecording()) {
         span.setAttributes(requestAttributes(functionName, request, info));
@@ -138,7 +142,7 @@ function account(
   functionName: string,
   operation: string | undefined,
   outcome: Outcome,
-  { info, start, end }: { info: RequestInfo; start: number; end: number },
+  { info, start, end, monitored }: { info: RequestInfo; start: number; end: number; monitored?: Outcome },
 ): { budget: Budget; used: number; fraction: number; slow: boolean } {
   const settings = telemetrySettings();
   const budget = budgetOf(info.timeoutMs, settings.defaultBudgetSeconds);
@@ -146,6 +150,8 @@ function account(
   const fraction = used / budget.seconds;
   const labels: Attributes = { [ATTR.function]: functionName, [ATTR.outcome]: outcome };
   if (operation !== undefined) labels[ATTR.operation] = operation;
+  // Monitor mode: counted by what it would have answered, beside the admission it gave.
+  if (monitored !== undefined) labels[ATTR.monitored] = monitored;
   const metrics = instruments();
   metrics.duration.record(used, labels);
   metrics.reviews.add(1, labels);
