@@ -1,5 +1,6 @@
 # One image for every function: FUNCTION picks the one an instance serves (stack.yml sets it),
-# plain HTTP on 8080 with GET /_/health, as OpenFaaS runs a `dockerfile` function.
+# plain HTTP on 8080, as OpenFaaS runs a `dockerfile` function and deploy/functions.yaml runs it
+# under Knative: GET /_/health (OpenFaaS), /health/readiness and /health/liveness (Knative).
 #
 #   docker build -t faas-admission .
 #   docker run --rm -p 8080:8080 -e FUNCTION=node-selector faas-admission
@@ -32,7 +33,7 @@ COPY package.json ./
 # The image's unprivileged `node` user, by number so that Kubernetes' runAsNonRoot can check it.
 USER 1000:1000
 EXPOSE 8080
-# No HEALTHCHECK: OpenFaaS (and Kubernetes) probe GET /_/health themselves.
+# No HEALTHCHECK: OpenFaaS and Kubernetes probe the health paths themselves.
 # The young generation capped at 8 MB: left to grow under load it holds 100 MB and more of
 # mostly empty heap (docs/bench.md).
 CMD ["node", "--enable-source-maps", "--max-semi-space-size=8", "dist/runtimes/openfaas.js"]

@@ -1,12 +1,11 @@
 // faas-js-runtime's options, read from the same variables its CLI reads, with one difference:
 // the body limit defaults to 8 MiB instead of 1 MiB.
+import { z } from 'zod';
+import { readEnvConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { BODY_LIMIT, type IntakeSettings, intakeSettingsShape } from './settings.ts';
 
-/**
- * kube-apiserver accepts request bodies up to 3 MiB, and an UPDATE review carries the object
- * and the stored old object (etcd keeps at most 1.5 MiB) in one envelope: 8 MiB leaves room.
- */
-export const BODY_LIMIT = 8 * 1024 * 1024;
+export { BODY_LIMIT } from './settings.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -15,9 +14,16 @@ export interface FaasOptions {
   logLevel: (typeof LOG_LEVELS)[number];
   bodyLimit: number;
   includeRaw: false;
+  /** Timeouts and the bytes of bodies in flight, read under the same names as on every runtime. */
+  intake: IntakeSettings;
 }
 
-/** FUNC_PORT (or Knative's PORT, default 8080), FUNC_LOG_LEVEL (warn), FUNC_BODY_LIMIT (8 MiB). */
+const intakeSettings = z.object(intakeSettingsShape());
+
+/**
+ * FUNC_PORT (or Knative's PORT, default 8080), FUNC_LOG_LEVEL (warn), FUNC_BODY_LIMIT (8 MiB),
+ * and the intake settings of every runtime (HEADERS_TIMEOUT_SECONDS, IN_FLIGHT_BODY_LIMIT...).
+ */
 export function faasOptions(env: NodeJS.ProcessEnv = process.env): FaasOptions {
   const logLevel = env.FUNC_LOG_LEVEL || 'warn';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -28,6 +34,7 @@ export function faasOptions(env: NodeJS.ProcessEnv = process.env): FaasOptions {
     logLevel: logLevel as FaasOptions['logLevel'],
     bodyLimit: integer('FUNC_BODY_LIMIT', env.FUNC_BODY_LIMIT, BODY_LIMIT, 1, Number.MAX_SAFE_INTEGER),
     includeRaw: false,
+    intake: readEnvConfig('faas-js-runtime: invalid configuration', intakeSettings, env),
   };
 }
 

@@ -2,15 +2,16 @@
 // too broken to reach the handler, and a graceful stop on SIGTERM (Kubernetes and Knative
 // send it before a pod goes away).
 import { once } from 'node:events';
-import { type Server, type ServerOptions, STATUS_CODES } from 'node:http';
+import type { Server, ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { rawJsonAnswer } from './intake.ts';
 import type { Logger } from './log.ts';
 import type { AdmissionHandler } from './server.ts';
-import type { ServerSettings } from './settings.ts';
+import type { IntakeSettings } from './settings.ts';
 
 /** The http.createServer / https.createServer options that hold slow clients to the timeouts. */
-export function timeoutOptions(settings: ServerSettings): ServerOptions {
+export function timeoutOptions(settings: IntakeSettings): ServerOptions {
   const requestTimeout = settings.requestTimeoutSeconds * 1000;
   const headersTimeout = Math.min(settings.headersTimeoutSeconds * 1000, requestTimeout);
   return {
@@ -26,8 +27,13 @@ export function timeoutOptions(settings: ServerSettings): ServerOptions {
  * Answers requests that never reached the handler (slow clients cut off by the timeouts,
  * unparsable HTTP) with the same JSON {code, message} as every other error.
  */
-export function answerBrokenRequests(server: Server, settings: ServerSettings): void {
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+export function answerBrokenRequests(server: Server, settings: IntakeSettings): void {
+  server.on('clientError', clientErrorListener(settings));
+}
+
+/** The 'clientError' listener of answerBrokenRequests, for a server made by someone else (fastify). */
+export function clientErrorListener(settings: IntakeSettings) {
+  return (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
@@ -41,12 +47,8 @@ export function answerBrokenRequests(server: Server, settings: ServerSettings): 
       status = 431;
       message = 'request headers too large';
     }
-    const body = JSON.stringify({ code: status, message });
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  });
+    socket.end(rawJsonAnswer(status, message));
+  };
 }
 
 export async function listen(server: Server, host: string, port: number): Promise<AddressInfo> {

@@ -1,14 +1,17 @@
 // OpenFaaS: plain HTTP on 8080 in the function's container (the gateway, or a TLS-terminating
-// proxy in front, speaks to it), `GET /_/health` for OpenFaaS's probes. FUNCTION picks the
-// function served at `/` (one image, three functions); unset, every function is served by
+// proxy in front, speaks to it), `GET /_/health` for OpenFaaS's probes and Knative's
+// /health/readiness and /health/liveness too: deploy/functions.yaml runs this same image
+// under Knative. FUNCTION picks the function served at `/` (one image, every function); unset, every function is served by
 // path as in the standalone server. The body limit is the same 8 MiB as in every runtime (the
 // stock OpenFaaS node templates stop at 100 kB, too small for large pods).
 import { createServer, type Server } from 'node:http';
 import { z } from 'zod';
 import { readEnvConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { guardIntake } from './intake.ts';
 import { answerBrokenRequests, listen, shutDown, stopOnSignals, timeoutOptions } from './lifecycle.ts';
 import { type Logger, stderrLogger } from './log.ts';
+import { PROBE_PATHS } from './probes.ts';
 import { loadRoutes, type ReviewTarget } from './routes.ts';
 import { createAdmissionHandler } from './server.ts';
 import { serverSettingsShape } from './settings.ts';
@@ -52,11 +55,11 @@ export async function startOpenFaas(options: OpenFaasOptions = {}): Promise<Open
   const handler = createAdmissionHandler({
     routes,
     ...(root ? { root } : {}),
-    health: { '/_/health': 'ready' },
+    health: PROBE_PATHS,
     bodyLimit: settings.bodyLimit,
     log,
   });
-  const server = createServer(timeoutOptions(settings), handler);
+  const server = createServer(timeoutOptions(settings), guardIntake(handler, settings));
   answerBrokenRequests(server, settings);
   const address = await listen(server, settings.host, settings.port);
   const host = settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host;
@@ -70,7 +73,9 @@ export async function startOpenFaas(options: OpenFaasOptions = {}): Promise<Open
     },
   };
   for (const { reason } of unconfigured) log.info(`not served, needs configuration: ${reason}`);
-  log.info(`openfaas: serving ${[...routes.keys()].join(', ')} on ${running.url} (GET /_/health)`);
+  log.info(
+    `openfaas: serving ${[...routes.keys()].join(', ')} on ${running.url} (GET ${Object.keys(PROBE_PATHS).join(', ')})`,
+  );
   if (options.handleSignals ?? true) stopOnSignals(running.stop, log);
   return running;
 }

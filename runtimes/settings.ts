@@ -2,9 +2,14 @@
 // CONSTANT_CASE, as for the functions' own configuration). A bad value stops the server at
 // start with a message naming the variable.
 import { z } from 'zod';
-import { BODY_LIMIT } from './faas-options.ts';
 
 const MiB = 1024 * 1024;
+
+/**
+ * kube-apiserver accepts request bodies up to 3 MiB, and an UPDATE review carries the object
+ * and the stored old object (etcd keeps at most 1.5 MiB) in one envelope: 8 MiB leaves room.
+ */
+export const BODY_LIMIT = 8 * MiB;
 const UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: MiB, Gi: 1024 * MiB };
 
 /** Bytes, as a plain number or with a binary unit: `3145728`, `3Mi`, `3MiB`, `512Ki`. */
@@ -57,6 +62,42 @@ const port = (fallback: number) =>
       return value;
     });
 
+/**
+ * Bytes of request bodies one process holds at once, by default: eight bodies of the largest
+ * size, or thousands of ordinary reviews. With the process's own heap and the one review being
+ * answered (a few times its body size while parsed and patched), this keeps an instance under
+ * the 512 MiB the deploy files give it (docs/bench.md has the figures).
+ */
+export const IN_FLIGHT_BODY_LIMIT = 64 * MiB;
+
+/** What every runtime reads to bound what a client can make it hold, and for how long. */
+export function intakeSettingsShape() {
+  return {
+    headersTimeoutSeconds: seconds(10).describe('time a client has to send the request headers (then 408)'),
+    requestTimeoutSeconds: seconds(30).describe(
+      'time a client has to send the whole request, body included (then 408); the apiserver waits 30 s at most',
+    ),
+    bodyIdleTimeoutSeconds: seconds(5).describe(
+      'time a request body may go without a byte arriving (then 408); the apiserver sends its body at once',
+    ),
+    inFlightBodyLimit: byteSize(String(IN_FLIGHT_BODY_LIMIT)).describe(
+      'bytes of request bodies the process holds at once; a request past it is answered 503 with Retry-After',
+    ),
+    // Longer than the 90 s Go's HTTP client keeps an idle connection: the apiserver reuses
+    // its connections, and a server that closes one first can race a request on it, which
+    // the apiserver cannot retry (a POST) and answers with the failurePolicy.
+    keepAliveTimeoutSeconds: seconds(95).describe('how long an idle keep-alive connection stays open'),
+  };
+}
+
+export interface IntakeSettings {
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  bodyIdleTimeoutSeconds: number;
+  inFlightBodyLimit: number;
+  keepAliveTimeoutSeconds: number;
+}
+
 /** The settings every server reads; each runtime adds its own and chooses the defaults. */
 export function serverSettingsShape(defaults: { host: string; port: number }) {
   return {
@@ -65,26 +106,16 @@ export function serverSettingsShape(defaults: { host: string; port: number }) {
     bodyLimit: byteSize(String(BODY_LIMIT)).describe(
       'largest request body accepted (larger: 413); default 8 MiB, as FUNC_BODY_LIMIT under faas-js-runtime',
     ),
-    headersTimeoutSeconds: seconds(10).describe('time a client has to send the request headers (then 408)'),
-    requestTimeoutSeconds: seconds(30).describe(
-      'time a client has to send the whole request, body included (then 408); the apiserver waits 30 s at most',
-    ),
-    // Longer than the 90 s Go's HTTP client keeps an idle connection: the apiserver reuses
-    // its connections, and a server that closes one first can race a request on it, which
-    // the apiserver cannot retry (a POST) and answers with the failurePolicy.
-    keepAliveTimeoutSeconds: seconds(95).describe('how long an idle keep-alive connection stays open'),
+    ...intakeSettingsShape(),
     shutdownTimeoutSeconds: seconds(25).describe(
       'on SIGTERM, how long requests already received may take to finish before connections are cut',
     ),
   };
 }
 
-export interface ServerSettings {
+export interface ServerSettings extends IntakeSettings {
   host: string;
   port: number;
   bodyLimit: number;
-  headersTimeoutSeconds: number;
-  requestTimeoutSeconds: number;
-  keepAliveTimeoutSeconds: number;
   shutdownTimeoutSeconds: number;
 }

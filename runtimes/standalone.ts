@@ -13,8 +13,10 @@ import { z } from 'zod';
 import { readEnvConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { previewReview } from '../shared/handle.ts';
+import { guardIntake } from './intake.ts';
 import { answerBrokenRequests, listen, shutDown, stopOnSignals, timeoutOptions } from './lifecycle.ts';
 import { type Logger, stderrLogger } from './log.ts';
+import { PROBE_PATHS } from './probes.ts';
 import { loadRoutes, type ReviewTarget } from './routes.ts';
 import { createAdmissionHandler } from './server.ts';
 import { serverSettingsShape } from './settings.ts';
@@ -100,13 +102,13 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
 
   const handler = createAdmissionHandler({
     routes,
-    health: { '/healthz': 'live', '/readyz': 'ready' },
+    health: { '/healthz': 'live', '/readyz': 'ready', ...PROBE_PATHS },
     bodyLimit: settings.bodyLimit,
     log,
   });
   const server = createServer(
     { ...timeoutOptions(settings), ...TLS_OPTIONS, cert: pair.certificate, key: pair.privateKey },
-    handler,
+    guardIntake(handler, settings),
   );
   answerBrokenRequests(server, settings);
   const address = await listen(server, settings.host, settings.port);

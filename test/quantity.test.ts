@@ -6,6 +6,7 @@ import {
   canonicalQuantity,
   compareQuantities,
   formatQuantity,
+  MAX_QUANTITY_DIGITS,
   parseQuantity,
   quantityProblem,
 } from '../shared/k8s/quantity.ts';
@@ -152,5 +153,42 @@ describe('quantity', () => {
   }
   it('rejects numbers that are not finite', () => {
     assert.throws(() => parseQuantity(Number.NaN), /not a quantity/);
+  });
+});
+
+describe('quantity limits', () => {
+  it(`refuses more than ${MAX_QUANTITY_DIGITS} digits, saying how many, without repeating the text`, () => {
+    for (const text of [
+      '1'.repeat(MAX_QUANTITY_DIGITS + 1),
+      `1${'0'.repeat(100_000)}`,
+      `0.${'1'.repeat(60)}Mi`,
+    ]) {
+      const problem = quantityProblem(text) ?? '';
+      assert.match(problem, new RegExp(`a quantity has at most ${MAX_QUANTITY_DIGITS}`));
+      assert.ok(problem.length < 200, problem);
+    }
+    assert.equal(quantityProblem('9'.repeat(MAX_QUANTITY_DIGITS)), undefined);
+  });
+
+  it('parses and formats the largest quantities the limits allow, in time linear in their digits', () => {
+    // Each is the worst case of a step: most digits, most trailing zeros, the largest exponent.
+    const worst = [
+      '9'.repeat(MAX_QUANTITY_DIGITS),
+      `1${'0'.repeat(MAX_QUANTITY_DIGITS - 1)}e1000`,
+      `1${'0'.repeat(MAX_QUANTITY_DIGITS - 1)}e-1000`,
+      `-0.${'0'.repeat(MAX_QUANTITY_DIGITS - 2)}1`,
+      `${'9'.repeat(MAX_QUANTITY_DIGITS)}Ei`,
+    ];
+    const started = performance.now();
+    for (let i = 0; i < 100; i++) for (const text of worst) canonicalQuantity(text);
+    // 500 of the worst quantities take well under a millisecond each; the quadratic formatter
+    // took seconds for one quantity of 100,000 digits. The bound is wide on purpose.
+    assert.ok(performance.now() - started < 2000, `${performance.now() - started} ms`);
+  });
+
+  it('formats values with many trailing zeros as the apiserver does', () => {
+    assert.equal(canonicalQuantity(`1${'0'.repeat(50)}`), `100${'e48'}`);
+    assert.equal(canonicalQuantity('1e1000'), '10e999');
+    assert.equal(canonicalQuantity(`5${'0'.repeat(20)}m`), '500P');
   });
 });

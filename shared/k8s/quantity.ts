@@ -9,9 +9,17 @@
 //   exponent    e<int> / E<int>               (powers of 10)
 // A quantity remembers which of the three forms it was written in and is formatted in the
 // same form. Precision finer than 1n is rounded up (away from zero), as Kubernetes does.
-// Binary SI values are capped at 2^63-1, as Go caps them. Two deliberate differences from
-// Go's parser: at least one digit is required (Go reads "." or "-" as 0), and exponents
-// beyond ±1000 are an error (Go accepts up to ±2^31 and then works with huge decimals).
+// Binary SI values are capped at 2^63-1, as Go caps them. Three deliberate differences from
+// Go's parser: at least one digit is required (Go reads "." or "-" as 0), exponents beyond
+// ±1000 are an error (Go accepts up to ±2^31 and then works with huge decimals), and so are
+// more than MAX_QUANTITY_DIGITS digits. Go's ParseQuantity bounds no digit count (past 18
+// digits it falls back to inf.Dec); only the apiserver's 3 MiB request bounds it. But every
+// consumer of a quantity (scheduler, kubelet, quota) reads it as an int64 of units or
+// milli-units, 19 digits at most, so no quantity with more digits than an int64 of nano-units
+// and its fraction means anything; refusing them keeps every operation here small.
+//
+// Every step is linear in the text (bounded by the limits above): digits are counted and
+// stripped on strings, never by repeated BigInt division, which is quadratic in the digits.
 
 export type QuantityFormat = 'DecimalSI' | 'BinarySI' | 'DecimalExponent';
 
@@ -30,6 +38,11 @@ export class QuantityError extends Error {
 
 const NANOS_PER_UNIT = 1_000_000_000n;
 const MAX_BINARY_NANOS = (2n ** 63n - 1n) * NANOS_PER_UNIT;
+
+/** The most digits (whole and fraction together) a quantity may have: twice an int64 of nano-units. */
+export const MAX_QUANTITY_DIGITS = 56;
+/** Sign, digits, point and the longest suffix (`e-1000`). */
+const MAX_QUANTITY_LENGTH = MAX_QUANTITY_DIGITS + 8;
 
 const QUANTITY = /^([+-]?)(?:(\d+)(?:\.(\d*))?|\.(\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/;
 
@@ -54,14 +67,25 @@ const abs = (n: bigint) => (n < 0n ? -n : n);
 /** Parses a quantity as the apiserver does; throws QuantityError naming the problem. */
 export function parseQuantity(input: string | number): Quantity {
   const text = typeof input === 'number' ? numberText(input) : input;
+  // Checked before the pattern runs: nothing below then sees more than a few dozen characters.
+  if (text.length > MAX_QUANTITY_LENGTH) {
+    throw new QuantityError(
+      `${shown(text)} is ${text.length} characters long: a quantity has at most ${MAX_QUANTITY_DIGITS} digits`,
+    );
+  }
   const match = QUANTITY.exec(text);
   if (!match) {
     throw new QuantityError(
-      `"${text}" is not a quantity (expected a number with an optional suffix such as 500m, 2, 1.5Gi, 16384Mi or 129e6)`,
+      `${shown(text)} is not a quantity (expected a number with an optional suffix such as 500m, 2, 1.5Gi, 16384Mi or 129e6)`,
     );
   }
   const [, sign = '', whole = '', fraction = '', onlyFraction, suffix = ''] = match;
   const digits = onlyFraction ?? fraction;
+  if (whole.length + digits.length > MAX_QUANTITY_DIGITS) {
+    throw new QuantityError(
+      `${shown(text)} has ${whole.length + digits.length} digits: a quantity has at most ${MAX_QUANTITY_DIGITS}`,
+    );
+  }
   const mantissa = BigInt(`${whole}${digits}` || '0');
 
   let format: QuantityFormat;
@@ -74,7 +98,7 @@ export function parseQuantity(input: string | number): Quantity {
     format = 'DecimalExponent';
     const exponent = Number(suffix.slice(1));
     if (!Number.isSafeInteger(exponent) || Math.abs(exponent) > 1000) {
-      throw new QuantityError(`"${text}": exponent ${suffix.slice(1)} is out of range`);
+      throw new QuantityError(`${shown(text)}: exponent ${suffix.slice(1)} is out of range (±1000 at most)`);
     }
     decimalExponent += exponent;
   } else {
@@ -115,7 +139,8 @@ export function formatQuantity({ nanos, format }: Quantity): string {
   if (binary) {
     let value = magnitude / NANOS_PER_UNIT;
     let exponent = 0;
-    while (value % 1024n === 0n) {
+    // Bounded: one step past Ei is enough to know there is no binary suffix.
+    while (exponent < BINARY_SUFFIXES.length && value % 1024n === 0n) {
       value /= 1024n;
       exponent++;
     }
@@ -123,15 +148,14 @@ export function formatQuantity({ nanos, format }: Quantity): string {
     const suffix = BINARY_SUFFIXES[exponent];
     if (suffix !== undefined) return `${sign}${value}${suffix}`;
   }
-  // Largest exponent that is a multiple of 3 and keeps the mantissa whole.
-  let mantissa = magnitude;
-  let exponent = -9;
-  while (mantissa % 10n === 0n) {
-    mantissa /= 10n;
-    exponent++;
-  }
+  // Largest exponent that is a multiple of 3 and keeps the mantissa whole: the trailing zeros
+  // of the digits, counted on the text (one pass) rather than by dividing by 10 once per zero.
+  const digits = magnitude.toString();
+  let end = digits.length;
+  while (end > 1 && digits.charCodeAt(end - 1) === 48) end--;
+  let exponent = -9 + (digits.length - end);
   const excess = ((exponent % 3) + 3) % 3;
-  mantissa *= pow10(excess);
+  const mantissa = digits.slice(0, end) + '0'.repeat(excess);
   exponent -= excess;
   // Decimal SI has no suffix past E (10^18): Go writes those in exponent form.
   const suffix = format === 'DecimalExponent' ? undefined : DECIMAL_SUFFIX_FOR.get(exponent);
@@ -147,6 +171,11 @@ export function canonicalQuantity(input: string | number): string {
 /** -1, 0 or 1 as `a` is less than, equal to or greater than `b` (by value, whatever the form). */
 export function compareQuantities(a: Quantity, b: Quantity): -1 | 0 | 1 {
   return a.nanos < b.nanos ? -1 : a.nanos > b.nanos ? 1 : 0;
+}
+
+/** The start of a text for a message: a quantity of 100,000 digits is not repeated whole. */
+function shown(text: string): string {
+  return text.length <= 40 ? `"${text}"` : `"${text.slice(0, 32)}…"`;
 }
 
 /** JSON numbers are accepted where quantities are (YAML `cpu: 1`); write them as the text JS would. */
