@@ -1,6 +1,7 @@
 // node-selector: merges the node selector written in a pod annotation into spec.nodeSelector.
 import type { V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
+import { describeUnknownAnnotations, unknownPrefixAnnotations } from '../../shared/k8s/annotations.ts';
 import { defineMutation } from '../../shared/mutation.ts';
 import { nodeSelectorVariables, selectNodes } from './select.ts';
 
@@ -18,6 +19,8 @@ export default defineMutation({
   onError: 'deny',
 
   mutate(pod: V1Pod, { config, warn }) {
+    const unknown = unknownPrefixAnnotations(pod, config.annotationPrefix);
+    for (const line of describeUnknownAnnotations(unknown, config.annotationPrefix)) warn(line);
     return selectNodes(pod, config, warn);
   },
 });
