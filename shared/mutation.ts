@@ -76,18 +76,41 @@ export interface MutationContext<Config> {
   warn(message: string): void;
 }
 
-/** A refusal: `message` is what the user sees, so it names the annotation, field and problem. */
+/**
+ * A refusal: what the user sees names the annotation, field and problem. A denial may list
+ * several problems (each a complete sentence of its own); the reply joins them with "; " and
+ * caps what it says at a readable length, telling how many more there were (response.ts).
+ */
 export class Denial {
-  readonly message: string;
+  readonly problems: readonly string[];
   readonly code: number;
-  constructor(message: string, code = 403) {
-    this.message = message;
+  constructor(problems: string | readonly string[], code = 403) {
+    this.problems = typeof problems === 'string' ? [problems] : [...problems];
     this.code = code;
+  }
+  /** Every problem, joined: for logs and tests; replies cap it (response.ts). */
+  get message(): string {
+    return this.problems.join('; ');
+  }
+  /** The same problems, the first one prefixed with `context` (`annotation x: `). */
+  within(context: string): Denial {
+    const [first = '', ...rest] = this.problems;
+    return new Denial([`${context}${first}`, ...rest], this.code);
   }
 }
 
 export function deny(message: string, code = 403): Denial {
   return new Denial(message, code);
+}
+
+/** One denial listing every problem of `denials`, with the code of the first. */
+export function denyAll(denials: readonly Denial[], context = ''): Denial | undefined {
+  const [first] = denials;
+  if (!first) return undefined;
+  return new Denial(
+    denials.flatMap((d) => d.problems),
+    first.code,
+  ).within(context);
 }
 
 /** A z.object of the variables read, optionally followed by a transform. */

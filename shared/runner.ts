@@ -6,7 +6,13 @@ import type { AnyMutation, AppliesTo } from './mutation.ts';
 import { Denial } from './mutation.ts';
 import { changeCopy, diff } from './patch.ts';
 import { type RequestInfo, webhookEntry } from './request-info.ts';
-import { type AdmissionReviewReply, type AdmissionStatus, allowReply, denyReply } from './response.ts';
+import {
+  type AdmissionReviewReply,
+  type AdmissionStatus,
+  allowReply,
+  denyReply,
+  type Refusal,
+} from './response.ts';
 import type { AdmissionRequest, AdmissionReview, KubernetesObject } from './review.ts';
 import { log } from './telemetry/log.ts';
 import { observeReview, type ReviewResult } from './telemetry/observe.ts';
@@ -120,11 +126,13 @@ export function allowedAnswer(
 /** A refusal: `denied`, or `error` when the refusal is a failed mutation's. */
 export function deniedAnswer(
   { apiVersion, request }: AdmissionReview,
-  status: AdmissionStatus,
+  refusal: AdmissionStatus | Refusal,
   warnings: readonly string[],
   error?: unknown,
 ): Answered {
-  const reply = denyReply(apiVersion, request.uid, status, warnings);
+  const reply = denyReply(apiVersion, request.uid, refusal, warnings);
+  // What the user reads, capped, is what telemetry records too.
+  const status = reply.response.status as AdmissionStatus;
   const outcome = error === undefined ? 'denied' : 'error';
   return { reply, result: { outcome, allowed: false, patchOperations: 0, status, error } };
 }
@@ -219,9 +227,10 @@ function enforcedOutcome(
   return { kind: 'changed', object: changed, warnings };
 }
 
-/** The status a denial is answered with: its code, the matching reason, its message. */
-export function denialStatus({ code, message }: Denial, prefix = ''): AdmissionStatus {
-  return { code, reason: reasonFor(code), message: prefix + message };
+/** The refusal a denial is answered with: its code, the matching reason, its problems. */
+export function denialStatus(denial: Denial, prefix = ''): Refusal {
+  const { code, problems } = prefix ? denial.within(prefix) : denial;
+  return { code, reason: reasonFor(code), problems };
 }
 
 /** A mutation that throws has a bug; its `onError` decides whether the object still gets in. */

@@ -4,9 +4,13 @@
 // still checked when they are created; this only brings the error forward.
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { annotation } from '../../shared/k8s/annotations.ts';
+import {
+  annotation,
+  describeUnknownAnnotations,
+  unknownPrefixAnnotations,
+} from '../../shared/k8s/annotations.ts';
 import type { PodShaped } from '../../shared/k8s/pod.ts';
-import { Denial, defineMutation, deny } from '../../shared/mutation.ts';
+import { Denial, defineMutation, denyAll } from '../../shared/mutation.ts';
 import { nodeSelectorVariables, selectNodes, withNodeSelectorPolicy } from '../node-selector/select.ts';
 import { extendVolumes, volumeVariables, withVolumePolicy } from '../volume-extension/extend.ts';
 
@@ -16,6 +20,13 @@ interface KnativeService {
 }
 
 const TEMPLATE_ANNOTATIONS = ['volumes', 'volumeMounts', 'nodeSelector'];
+
+/** Unknown keys under the prefix in the template: a misspelt annotation is refused, not left unread. */
+function unknownKeysDenial(template: PodShaped, prefix: string): Denial | undefined {
+  const unknown = unknownPrefixAnnotations(template, prefix);
+  if (unknown.length === 0) return undefined;
+  return new Denial(describeUnknownAnnotations(unknown, prefix), 400);
+}
 
 export default defineMutation({
   name: 'knative-service-validation',
@@ -48,6 +59,12 @@ export default defineMutation({
   onError: 'allow',
 
   mutate(service: KnativeService, { config, request, warn }) {
+    for (const line of describeUnknownAnnotations(
+      unknownPrefixAnnotations(service, config.annotationPrefix),
+      config.annotationPrefix,
+    )) {
+      warn(`on the Service itself: ${line}`);
+    }
     for (const name of TEMPLATE_ANNOTATIONS) {
       const key = `${config.annotationPrefix}/${name}`;
       if (annotation(service, key) !== undefined) {
@@ -68,14 +85,10 @@ export default defineMutation({
       return service;
     }
     const problems = [
+      unknownKeysDenial(template, config.annotationPrefix),
       extendVolumes(template, config, request.namespace),
       selectNodes(template, config, request.namespace, warn),
     ].filter((result) => result instanceof Denial);
-    const [first] = problems;
-    if (!first) return service;
-    return deny(
-      `revision template (spec.template): ${problems.map((p) => p.message).join('; ')}`,
-      first.code,
-    );
+    return denyAll(problems, 'revision template (spec.template): ') ?? service;
   },
 });

@@ -2,6 +2,7 @@
 // for the keys the node-selector policy allows (policy.ts).
 import type { V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
+import { describeUnknownAnnotations, unknownPrefixAnnotations } from '../../shared/k8s/annotations.ts';
 import { defineMutation } from '../../shared/mutation.ts';
 import { nodeSelectorVariables, selectNodes, withNodeSelectorPolicy } from './select.ts';
 
@@ -19,6 +20,8 @@ export default defineMutation({
   onError: 'deny',
 
   mutate(pod: V1Pod, { config, request, warn }) {
+    const unknown = unknownPrefixAnnotations(pod, config.annotationPrefix);
+    for (const line of describeUnknownAnnotations(unknown, config.annotationPrefix)) warn(line);
     return selectNodes(pod, config, request.namespace, warn);
   },
 });

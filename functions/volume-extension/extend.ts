@@ -1,7 +1,8 @@
 // The work of volume-extension, on anything shaped like a pod (a pod, or a Knative revision
 // template checked up front): read the annotations, hold them against the volume policy, add
 // the volumes and mounts. One implementation for the mutation and the validation.
-import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Container, V1PodSpec, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { isDraft, original } from 'immer';
 import { z } from 'zod';
 import { readJsonAnnotation } from '../../shared/k8s/annotations.ts';
 import { type PodShaped, podSpecProblem } from '../../shared/k8s/pod.ts';
@@ -14,8 +15,8 @@ import {
   type VolumePolicy,
   volumeProblem,
 } from '../../shared/k8s/volume-policy.ts';
-import { volumeMountSchema, volumeSchema } from '../../shared/k8s/volumes.ts';
-import { Denial, deny } from '../../shared/mutation.ts';
+import { mountInContainerProblem, volumeMountSchema, volumeSchema } from '../../shared/k8s/volumes.ts';
+import { Denial, deny, denyAll } from '../../shared/mutation.ts';
 
 // Built once: a zod schema costs more to build than to run, and readJsonAnnotation remembers
 // outcomes per schema.
@@ -39,7 +40,7 @@ export const volumeVariables = {
     .min(1)
     .optional()
     .describe(
-      'volume policy file, JSON or YAML (a mounted ConfigMap): volume types and hostPath prefixes allowed per namespace; without it every type but hostPath and gitRepo',
+      'volume policy file, JSON or YAML (a mounted ConfigMap): volume types, inline CSI drivers and hostPath prefixes allowed per namespace; without it the volume types of Pod Security restricted, no inline CSI driver, no hostPath',
     ),
 };
 
@@ -76,27 +77,39 @@ export function extendVolumes<P extends PodShaped>(
   if (volumes instanceof Denial) return volumes;
   const mounts = readJsonAnnotation(pod, mountsKey, volumeMountsSchema);
   if (mounts instanceof Denial) return mounts;
-  if (!volumes && !mounts) return pod;
-
   const rule = ruleFor(settings.policy, namespace);
+  if (!volumes && !mounts) {
+    // Nothing to add; the pod's own mounts of hostPath volumes are still held to the policy.
+    if (!pod.spec || podSpecProblem(pod.spec)) return pod;
+    return denyAll(ownMountProblems(plain(pod.spec), new Map(), rule, volumesKey)) ?? pod;
+  }
+
+  const volumeDenials: Denial[] = [];
   for (const [i, volume] of (volumes ?? []).entries()) {
     const problem = volumeProblem(rule, volume);
-    if (problem) return deny(`annotation ${volumesKey}: item ${i} (volume "${volume.name}"): ${problem}`);
+    if (problem)
+      volumeDenials.push(deny(`annotation ${volumesKey}: item ${i} (volume "${volume.name}"): ${problem}`));
   }
+  const refused = denyAll(volumeDenials);
+  if (refused) return refused;
   if (!pod.spec) return deny('the pod has no spec', 400);
   const specProblem = podSpecProblem(pod.spec);
   if (specProblem) return deny(`the pod cannot take the annotations: ${specProblem}`, 400);
+  const before = plain(pod.spec);
 
   // A new list is attached only when something goes in: no `volumes: []` on a pod without any.
   const podVolumes = pod.spec.volumes ?? [];
   // Looked up by name and path through maps: an annotation may hold thousands of items, and
   // a linear search per item over a copy-on-write draft would make a review take seconds.
   const volumeNamed = firstBy(podVolumes, (v) => v.name);
+  /** The volumes the annotation adds, by name, with their item: the pod's own mounts of them are judged too. */
+  const injected = new Map<string, number>();
   for (const [i, volume] of (volumes ?? []).entries()) {
     const present = volumeNamed.get(volume.name);
     if (!present) {
       podVolumes.push(volume as V1Volume);
       volumeNamed.set(volume.name, volume as V1Volume);
+      injected.set(volume.name, i);
     } else if (!isContainedIn(volume, present)) {
       return deny(
         `annotation ${volumesKey}: item ${i}: name: the pod already has a different volume named "${volume.name}"`,
@@ -104,6 +117,10 @@ export function extendVolumes<P extends PodShaped>(
       );
     }
   }
+  // The pod's own containers (every kind) may mount what the annotation adds: a mount written
+  // in the pod for a volume it does not have yet is held to the rule like the annotation's.
+  const ownProblems = ownMountProblems(before, volumeNamed, rule, volumesKey, injected);
+  if (ownProblems.length > 0) return denyAll(ownProblems) as Denial;
   if (!pod.spec.volumes && podVolumes.length > 0) pod.spec.volumes = podVolumes;
   if (!mounts) return pod;
 
@@ -116,18 +133,28 @@ export function extendVolumes<P extends PodShaped>(
       400,
     );
   }
-  const containerMounts = container.volumeMounts ?? [];
-  const mountAt = firstBy(containerMounts, (m) => m.mountPath);
+  const targetBefore = before.containers.find((c) => c.name === target);
+  const mountDenials: Denial[] = [];
   for (const [i, mount] of mounts.entries()) {
     const volume = volumeNamed.get(mount.name);
     if (!volume) {
-      return deny(
-        `annotation ${mountsKey}: item ${i}: name: no volume named "${mount.name}" in the pod or in ${volumesKey}`,
-        400,
+      mountDenials.push(
+        deny(
+          `annotation ${mountsKey}: item ${i}: name: no volume named "${mount.name}" in the pod or in ${volumesKey}`,
+          400,
+        ),
       );
+      continue;
     }
-    const problem = mountProblem(rule, mount, volume);
-    if (problem) return deny(`annotation ${mountsKey}: item ${i} (volume "${mount.name}"): ${problem}`);
+    const problem = mountProblem(rule, mount, volume) ?? mountInContainerProblem(mount, targetBefore);
+    if (problem)
+      mountDenials.push(deny(`annotation ${mountsKey}: item ${i} (volume "${mount.name}"): ${problem}`));
+  }
+  const mountRefused = denyAll(mountDenials);
+  if (mountRefused) return mountRefused;
+  const containerMounts = container.volumeMounts ?? [];
+  const mountAt = firstBy(containerMounts, (m) => m.mountPath);
+  for (const [i, mount] of mounts.entries()) {
     const present = mountAt.get(mount.mountPath);
     if (!present) {
       containerMounts.push(mount as V1VolumeMount);
@@ -141,6 +168,98 @@ export function extendVolumes<P extends PodShaped>(
   }
   if (!container.volumeMounts && containerMounts.length > 0) container.volumeMounts = containerMounts;
   return pod;
+}
+
+export const CONTAINER_LISTS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
+type ContainerList = (typeof CONTAINER_LISTS)[number];
+
+/** A copy-on-write draft read through its original: walking the draft would copy every container. */
+function plain(spec: V1PodSpec): V1PodSpec {
+  return isDraft(spec) ? (original(spec) as V1PodSpec) : spec;
+}
+
+/**
+ * The problems of the pod's own mounts (containers of every kind) of hostPath volumes, judged
+ * by the rule. `volumes` are the pod's volumes and those the annotation adds (`injected`, by
+ * item); a volume named in neither is the pod's own, from `spec`.
+ */
+function ownMountProblems(
+  spec: V1PodSpec,
+  volumes: ReadonlyMap<string, V1Volume>,
+  rule: ReturnType<typeof ruleFor>,
+  volumesKey: string,
+  injected: ReadonlyMap<string, number> = new Map(),
+): Denial[] {
+  const own = volumes.size > 0 ? volumes : firstBy(spec.volumes ?? [], (v) => v.name);
+  const problems: Denial[] = [];
+  for (const { where, mount } of mountsOf(spec)) {
+    const volume = own.get(mount.name);
+    const problem = mountProblem(rule, mount, volume);
+    if (!problem) continue;
+    const item = injected.get(mount.name);
+    const source =
+      item === undefined ? '' : `annotation ${volumesKey}: item ${item} (volume "${mount.name}"): `;
+    problems.push(deny(`${source}${where} (volume "${mount.name}"): ${problem}`));
+  }
+  return problems;
+}
+
+/** Every mount of every container of `spec`, with where it is written (`spec.initContainers[0] ("setup").volumeMounts[1]`). */
+function* mountsOf(
+  spec: V1PodSpec,
+  only?: (list: ContainerList, container: V1Container, mount: V1VolumeMount) => boolean,
+): Generator<{ where: string; mount: V1VolumeMount }> {
+  for (const list of CONTAINER_LISTS) {
+    for (const [i, container] of (spec[list] ?? []).entries()) {
+      for (const [j, mount] of (container.volumeMounts ?? []).entries()) {
+        if (only && !only(list, container as V1Container, mount)) continue;
+        yield { where: `spec.${list}[${i}] ("${container.name}").volumeMounts[${j}]`, mount };
+      }
+    }
+  }
+}
+
+/**
+ * The check on an UPDATE of a pod or of its ephemeral containers (`kubectl debug`): nothing is
+ * added then, but a container added or changed may mount a hostPath volume, which the rule
+ * governs as at creation. Mounts the pod already had are left alone (a pod created under an
+ * older policy can still be updated).
+ */
+export function judgeAddedMounts(
+  pod: PodShaped,
+  old: PodShaped | null | undefined,
+  settings: VolumeSettings,
+  namespace: string | undefined,
+): Denial | undefined {
+  if (!pod.spec || podSpecProblem(pod.spec)) return undefined;
+  const spec = plain(pod.spec);
+  const oldSpec = old?.spec && !podSpecProblem(old.spec) ? old.spec : undefined;
+  const had = new Set<string>();
+  for (const list of CONTAINER_LISTS) {
+    for (const container of oldSpec?.[list] ?? []) {
+      for (const mount of container.volumeMounts ?? []) had.add(mountKey(list, container, mount));
+    }
+  }
+  const rule = ruleFor(settings.policy, namespace);
+  const volumes = firstBy(spec.volumes ?? [], (v) => v.name);
+  const problems: Denial[] = [];
+  for (const { where, mount } of mountsOf(spec, (list, c, m) => !had.has(mountKey(list, c, m)))) {
+    const problem = mountProblem(rule, mount, volumes.get(mount.name));
+    if (problem) problems.push(deny(`${where} (volume "${mount.name}"): ${problem}`));
+  }
+  return denyAll(problems);
+}
+
+/** What makes a mount the same one for the policy: container, volume, path, read-only. */
+function mountKey(list: ContainerList, container: V1Container, mount: V1VolumeMount): string {
+  return JSON.stringify([
+    list,
+    container.name,
+    mount.name,
+    mount.mountPath,
+    mount.subPath,
+    mount.readOnly === true,
+  ]);
 }
 
 /** The first item for each key, as `find` would return it. */

@@ -1,7 +1,7 @@
 // Reads JSON held in annotations. Every problem becomes a denial that names the annotation,
 // the item and the field, because the person who reads it only sees a FailedCreate event.
 import type { z } from 'zod';
-import { type Denial, deny } from '../mutation.ts';
+import { Denial, deny } from '../mutation.ts';
 import { formatPath } from '../review.ts';
 
 interface WithMetadata {
@@ -51,7 +51,7 @@ function parseJsonAnnotation<S extends z.ZodType>(
   } catch (error) {
     return deny(`annotation ${key}: not valid JSON: ${(error as Error).message}`, 400);
   }
-  const shapeProblem = jsonShapeProblem(value);
+  const shapeProblem = jsonShapeProblem(value) ?? duplicateKeyProblem(text);
   if (shapeProblem) return deny(`annotation ${key}: ${shapeProblem}`, 400);
   const result = schema.safeParse(value);
   if (result.success) return result.data;
@@ -59,7 +59,67 @@ function parseJsonAnnotation<S extends z.ZodType>(
     const where = describeLocation(issue.path);
     return where ? `${where}: ${issue.message}` : issue.message;
   });
-  return deny(`annotation ${key}: ${problems.join('; ')}`, 400);
+  return new Denial(problems, 400).within(`annotation ${key}: `);
+}
+
+/**
+ * A key written twice in one object of `text` (valid JSON), named with where it is, or
+ * undefined. JSON.parse keeps the last one without a word, so `{"readOnly":true,"readOnly":false}`
+ * would mean something else than a reader sees. One pass over the text, no recursion: each
+ * object's keys are held only while it is open, and a key is decoded only when it has escapes.
+ */
+export function duplicateKeyProblem(text: string): string | undefined {
+  interface Open {
+    keys?: Set<string>;
+    /** The key being read (objects) or the index (arrays): where the next child is. */
+    at: string | number;
+    expectKey: boolean;
+  }
+  const stack: Open[] = [];
+  for (let i = 0; i < text.length; ) {
+    const c = text.charCodeAt(i);
+    const top = stack.at(-1);
+    if (c === 0x7b /* { */) {
+      stack.push({ keys: new Set(), at: '', expectKey: true });
+      i++;
+    } else if (c === 0x5b /* [ */) {
+      stack.push({ at: 0, expectKey: false });
+      i++;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+      i++;
+    } else if (c === 0x2c /* , */) {
+      if (top && typeof top.at === 'number') top.at++;
+      else if (top) top.expectKey = true;
+      i++;
+    } else if (c === 0x22 /* " */) {
+      let end = i + 1;
+      let escaped = false;
+      while (end < text.length && text.charCodeAt(end) !== 0x22) {
+        if (text.charCodeAt(end) === 0x5c /* \ */) {
+          escaped = true;
+          end++;
+        }
+        end++;
+      }
+      if (top?.keys && top.expectKey) {
+        const raw = text.slice(i, end + 1);
+        const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        if (top.keys.has(key)) {
+          const path = [...stack.slice(0, -1).map((open) => open.at)];
+          const where = describeLocation(path);
+          return `${where ? `${where}: ` : ''}key "${key}" is written twice (JSON would keep only the last one): write it once`;
+        }
+        top.keys.add(key);
+        top.at = key;
+        top.expectKey = false;
+      }
+      i = end + 1;
+    } else {
+      i++;
+    }
+  }
+  return undefined;
 }
 
 // Every pod of a Knative revision carries the same annotations, so the outcome for the last
@@ -134,4 +194,77 @@ function jsonShapeProblem(value: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * Every annotation the project reads under its prefix (ANNOTATION_PREFIX), with who reads it.
+ * Several functions share the prefix, so one list: a key none of them reads is a mistake
+ * (`volumemounts`, `nodeselector`) that would otherwise be admitted without a word.
+ */
+export const KNOWN_PREFIX_ANNOTATIONS: Readonly<Record<string, string>> = Object.freeze({
+  volumes: 'volume-extension',
+  volumeMounts: 'volume-extension',
+  nodeSelector: 'node-selector',
+  inject: 'sidecar-injection',
+  injected: 'sidecar-injection (the status it writes)',
+  oversale: 'node-oversale (the record it writes on Nodes)',
+});
+
+const KNOWN_NAMES = Object.keys(KNOWN_PREFIX_ANNOTATIONS);
+/** Unknown keys named one by one; the rest are counted (the apiserver keeps few warnings). */
+const MAX_NAMED_UNKNOWN = 3;
+
+/** The keys of `object`'s annotations under `prefix/` that no function of the project reads. */
+export function unknownPrefixAnnotations(object: WithMetadata, prefix: string): string[] {
+  const annotations = object.metadata?.annotations;
+  if (!annotations || typeof annotations !== 'object') return [];
+  const start = `${prefix}/`;
+  return Object.keys(annotations).filter(
+    (key) => key.startsWith(start) && !Object.hasOwn(KNOWN_PREFIX_ANNOTATIONS, key.slice(start.length)),
+  );
+}
+
+/** What to tell about unknown keys under `prefix/`: one line per key (a few), then a count. */
+export function describeUnknownAnnotations(keys: readonly string[], prefix: string): string[] {
+  const lines = keys.slice(0, MAX_NAMED_UNKNOWN).map((key) => {
+    const name = key.slice(prefix.length + 1);
+    const near = nearestKnown(name);
+    const hint = near ? `did you mean ${prefix}/${near}?` : `known: ${KNOWN_NAMES.join(', ')}`;
+    return `annotation ${key}: no function reads this key under ${prefix}/ (${hint})`;
+  });
+  const more = keys.length - lines.length;
+  if (more > 0) lines.push(`and ${more} more unknown annotations under ${prefix}/`);
+  return lines;
+}
+
+/** The known name `name` was most likely meant to be: same letters but case, or one or two edits away. */
+function nearestKnown(name: string): string | undefined {
+  if (name.length > 64) return undefined;
+  const lower = name.toLowerCase();
+  const sameCase = KNOWN_NAMES.find((known) => known.toLowerCase() === lower);
+  if (sameCase) return sameCase;
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const known of KNOWN_NAMES) {
+    const distance = editDistance(lower, known.toLowerCase());
+    if (distance < bestDistance) {
+      best = known;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance of two short strings (both at most 64 characters here). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }

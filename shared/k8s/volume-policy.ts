@@ -1,16 +1,18 @@
 // Which volumes volume-extension may inject, per namespace: a policy file read once at start
-// (VOLUME_POLICY_FILE, JSON or YAML). Without a file the default rule applies everywhere:
-// every volume type except hostPath and gitRepo. hostPath is allowed only under the path
-// prefixes a rule lists, matched segment by segment on the normalised path.
+// (VOLUME_POLICY_FILE, JSON or YAML). Without a file the default rule applies everywhere: the
+// volume types of Pod Security's `restricted` profile, inline CSI for no driver, no hostPath.
+// hostPath is allowed only under the path prefixes a rule lists, matched segment by segment on
+// the normalised path, and every mount of a hostPath volume, in any container, is held to it.
 //
 //   default:                       # namespaces no rule below names
+//     csiDrivers: [secrets-store.csi.k8s.io]   # inline csi volumes of these drivers (default: none)
 //     hostPath:
 //       - pathPrefix: /usr/local/nagent4docker
-//         types: ['', Directory]   # hostPath.type values allowed (default: all but devices, sockets)
+//         types: [Directory]       # hostPath.type values allowed (default: the checked, non-device ones)
 //         readOnly: true           # every mount of it must be read-only (default true)
 //   rules:                         # first rule naming the namespace wins
 //     - namespaces: [nfaas-demo, team-*]
-//       volumeTypes: [configMap, secret, emptyDir]   # default: every type but hostPath, gitRepo
+//       volumeTypes: [configMap, secret, emptyDir]   # default: the restricted list
 //       hostPath: []
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
@@ -25,13 +27,28 @@ import {
   type VolumeSource,
 } from './volumes.ts';
 
-/** Not in the default: hostPath reaches the node; gitRepo runs git on the node (CVE-2024-10220). */
-export const DEFAULT_VOLUME_TYPES = VOLUME_SOURCES.filter(
-  (t): t is Exclude<VolumeSource, 'hostPath' | 'gitRepo'> => t !== 'hostPath' && t !== 'gitRepo',
-);
-/** Sockets and devices (a container runtime socket, a disk) must be listed explicitly. */
+/**
+ * Pod Security's `restricted` volume types. Everything else (nfs, iscsi, rbd, flexVolume, the
+ * cloud disks, gitRepo, ...) acts with the node's identity or privileges, and only a rule that
+ * names it lets it in. Inline `csi` also needs its driver named (csiDrivers): a driver decides
+ * what an inline volume reaches.
+ */
+export const DEFAULT_VOLUME_TYPES = [
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+] as const satisfies readonly VolumeSource[];
+/**
+ * The hostPath types the kubelet checks and that are no socket or device. Not `""`: for an
+ * unset type the kubelet checks nothing, so `""` under a prefix allows every socket and device
+ * below it. Sockets, devices and `""` must be listed explicitly.
+ */
 export const DEFAULT_HOST_PATH_TYPES: readonly HostPathType[] = [
-  '',
   'DirectoryOrCreate',
   'Directory',
   'FileOrCreate',
@@ -58,7 +75,7 @@ const hostPathRuleSchema = z.strictObject({
     .transform(normalisePath),
   types: z
     .array(z.enum(HOST_PATH_TYPES))
-    .min(1, 'must list at least one type ("" is the unchecked default type)')
+    .min(1, 'must list at least one type ("" is the unset type, which the kubelet does not check)')
     .default([...DEFAULT_HOST_PATH_TYPES]),
   readOnly: z.boolean().default(true),
 });
@@ -67,8 +84,16 @@ const volumeType = z.enum(VOLUME_SOURCES).refine((t) => t !== 'hostPath', {
   message: 'hostPath is allowed by path: list its prefixes under hostPath',
 });
 
+const csiDriverName = z
+  .string()
+  .max(63, 'must be no more than 63 characters')
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i, {
+    message: 'must be a CSI driver name (a DNS-1123 subdomain, such as "csi.example.com")',
+  });
+
 const ruleShape = {
   volumeTypes: z.array(volumeType).default([...DEFAULT_VOLUME_TYPES]),
+  csiDrivers: z.array(csiDriverName).default([]),
   hostPath: z.array(hostPathRuleSchema).default([]),
 };
 
@@ -82,6 +107,7 @@ export const volumePolicySchema = z
   .strictObject({
     default: z.strictObject(ruleShape).default({
       volumeTypes: [...DEFAULT_VOLUME_TYPES],
+      csiDrivers: [],
       hostPath: [],
     }),
     rules: z
@@ -111,6 +137,7 @@ export type HostPathRule = VolumePolicy['default']['hostPath'][number];
 /** The rule that governs one namespace, with how a denial names it. */
 export interface AppliedRule {
   readonly volumeTypes: readonly VolumeSource[];
+  readonly csiDrivers: readonly string[];
   readonly hostPath: readonly HostPathRule[];
   readonly name: string;
 }
@@ -168,6 +195,7 @@ export function hostPathRuleFor(rule: AppliedRule, path: string): HostPathRule |
 interface PolicyVolume {
   readonly name: string;
   readonly hostPath?: { readonly path?: unknown; readonly type?: unknown } | null;
+  readonly csi?: { readonly driver?: unknown } | null;
 }
 
 /** The source a volume uses (its one field besides name, once it passed the schema). */
@@ -179,10 +207,21 @@ function sourceOf(volume: PolicyVolume): string | undefined {
 export function volumeProblem(rule: AppliedRule, volume: PolicyVolume): string | undefined {
   const source = sourceOf(volume);
   if (source === undefined) return undefined;
-  if (source !== 'hostPath') {
-    if ((rule.volumeTypes as readonly string[]).includes(source)) return undefined;
+  if (source === 'hostPath') return hostPathProblem(rule, volume);
+  if (!(rule.volumeTypes as readonly string[]).includes(source)) {
     return `${source}: volume type "${source}" is not allowed by the volume policy's ${rule.name} (allowed: ${rule.volumeTypes.join(', ') || 'none'})`;
   }
+  if (source === 'csi') {
+    const driver = String(volume.csi?.driver);
+    if (!rule.csiDrivers.includes(driver)) {
+      return `csi.driver: inline CSI driver "${driver}" is not allowed by the volume policy's ${rule.name} (${rule.csiDrivers.length > 0 ? `allowed: ${rule.csiDrivers.join(', ')}` : 'it names no driver under csiDrivers'})`;
+    }
+  }
+  return undefined;
+}
+
+/** Why `rule` does not allow this hostPath volume (path under a prefix, type listed there). */
+function hostPathProblem(rule: AppliedRule, volume: PolicyVolume): string | undefined {
   const path = String(volume.hostPath?.path);
   const entry = hostPathRuleFor(rule, path);
   if (!entry) {
@@ -192,15 +231,20 @@ export function volumeProblem(rule: AppliedRule, volume: PolicyVolume): string |
   const type = (volume.hostPath?.type ?? '') as HostPathType;
   if (!entry.types.includes(type)) {
     const listed = entry.types.map((t) => `"${t}"`).join(', ');
-    return `hostPath.type: "${type}" is not allowed under "${entry.pathPrefix}" by the volume policy's ${rule.name} (allowed: ${listed})`;
+    const why =
+      type === ''
+        ? ': the type is unset, for which the kubelet checks nothing, so a socket or device would do; write the type, such as "Directory"'
+        : '';
+    return `hostPath.type: "${type}" is not allowed under "${entry.pathPrefix}" by the volume policy's ${rule.name} (allowed: ${listed})${why}`;
   }
   return undefined;
 }
 
 /**
- * Why `rule` does not allow mounting `volume` (from the annotation or already in the pod) as
- * `mount`, or undefined when it does: a hostPath must be allowed and, if the rule says so,
- * mounted read-only.
+ * Why `rule` does not allow mounting `volume` as `mount`, or undefined when it does. It holds
+ * for every mount of a hostPath volume, whoever wrote it (the annotation, the pod's own
+ * containers, an ephemeral container added later) and wherever the volume came from: the path
+ * and type must be allowed and, if the rule says so, the mount read-only.
  */
 export function mountProblem(
   rule: AppliedRule,
@@ -213,6 +257,8 @@ export function mountProblem(
   if (!entry) {
     return `name: volume "${volume.name}" is hostPath "${path}", which the volume policy's ${rule.name} does not allow`;
   }
+  const typeProblem = hostPathProblem(rule, volume);
+  if (typeProblem) return `name: volume "${volume.name}" is hostPath "${path}", whose ${typeProblem}`;
   if (!entry.readOnly || mount.readOnly === true) return undefined;
   return `readOnly: hostPath "${path}" (volume "${volume.name}") must be mounted read-only under "${entry.pathPrefix}" by the volume policy's ${rule.name} (set "readOnly": true)`;
 }
