@@ -6,7 +6,7 @@
 //   npm run manifests -- --out my-deploy --ca-bundle .certs/faas-admission-tls.faas-admission/ca-bundle.b64
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { functions } from '../functions/index.ts';
 import { deployFiles } from './manifests/render.ts';
@@ -96,7 +96,12 @@ function main(): void {
   }
   const out = values.out;
   const files = deployFiles([...functions.values()], settingsFrom(values));
-  const present = existsSync(out) ? readdirSync(out) : [];
+  // Generated files may sit in folders (a kustomize Component has its own).
+  const present = existsSync(out)
+    ? readdirSync(out, { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => relative(out, join(entry.parentPath, entry.name)))
+    : [];
   const extra = present.filter((name) => !files.has(name));
 
   if (values.check) {
@@ -113,7 +118,10 @@ function main(): void {
     return;
   }
   mkdirSync(out, { recursive: true });
-  for (const [name, text] of files) writeFileSync(join(out, name), text);
+  for (const [name, text] of files) {
+    mkdirSync(dirname(join(out, name)), { recursive: true });
+    writeFileSync(join(out, name), text);
+  }
   process.stdout.write(`manifests: wrote ${files.size} files to ${out.replace(/\/$/, '')}/\n`);
   for (const name of extra)
     process.stderr.write(`manifests: ${join(out, name)} is not generated: remove it?\n`);

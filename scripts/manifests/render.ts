@@ -1,6 +1,7 @@
 // Everything under deploy/, as file name -> content, from the functions registry and the
 // deployment settings. `npm run manifests` writes it; a test checks deploy/ is exactly this.
 import type { AnyMutation } from '../../shared/mutation.ts';
+import { CERT_UPKEEP_DIR, certUpkeepComponent, certUpkeepManifests } from './cert-upkeep.ts';
 import { certificates } from './certificates.ts';
 import { deployedFuncYaml, deployedWebhook } from './function-config.ts';
 import { knativeService } from './knative.ts';
@@ -135,5 +136,24 @@ export function deployFiles(
     'kustomization.yaml',
     renderYaml(`${GENERATED}\n Apply with: kubectl apply -k deploy/`, [kustomization(resources, settings)]),
   );
+  if (!settings.caBundle) {
+    // Without cert-manager and without a fixed caBundle: the upkeep CronJob, off unless an
+    // overlay lists the Component.
+    const upkeep = { validating: mutations.some((m) => m.kind === 'validating') };
+    files.set(
+      `${CERT_UPKEEP_DIR}/cert-upkeep.yaml`,
+      renderYaml(
+        `${GENERATED}\n The certificate upkeep (npm run cert-upkeep) as a CronJob, with the least RBAC it needs.`,
+        certUpkeepManifests(settings, upkeep),
+      ),
+    );
+    files.set(
+      `${CERT_UPKEEP_DIR}/kustomization.yaml`,
+      renderYaml(
+        `${GENERATED}\n For clusters without cert-manager, in an overlay:\n   resources: [<path>/deploy]\n   components: [<path>/deploy/${CERT_UPKEEP_DIR}]\n See docs/certificates.md.`,
+        [certUpkeepComponent(settings, upkeep)],
+      ),
+    );
+  }
   return files;
 }
