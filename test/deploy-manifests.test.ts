@@ -107,7 +107,7 @@ describe('deploy/', () => {
     const manifests = readdirSync(deployDir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
     assert.deepEqual([...kustomization.resources].sort(), manifests.sort());
     const generatorFiles = kustomization.configMapGenerator.flatMap((g: Json) => g.files);
-    assert.deepEqual(generatorFiles, ['nginx.conf']);
+    assert.deepEqual(generatorFiles, ['nginx.conf', 'tls-reload.sh']);
   });
 
   it('builds with kustomize (kubectl apply -k) into valid objects, the nginx ConfigMap wired in', (t) => {

@@ -14,7 +14,8 @@ import {
   NGINX_PORT,
   webhookPath,
 } from './settings.ts';
-import { NGINX_PATHS, tlsProxyDeployment, tlsProxyService } from './tls-proxy.ts';
+import { NGINX_PATHS, TLS_RELOAD_SCRIPT, tlsProxyDeployment, tlsProxyService } from './tls-proxy.ts';
+import { renderTlsReload } from './tls-reload.ts';
 import { webhookConfiguration } from './webhooks.ts';
 import { type Manifest, renderYaml } from './yaml.ts';
 
@@ -58,12 +59,15 @@ function kustomization(resources: readonly string[], settings: DeploySettings): 
       apiVersion: 'kustomize.config.k8s.io/v1beta1',
       kind: 'Kustomization',
       resources: [...resources],
-      configMapGenerator: [{ name: NGINX_CONFIG_MAP, namespace: settings.namespace, files: ['nginx.conf'] }],
+      configMapGenerator: [
+        { name: NGINX_CONFIG_MAP, namespace: settings.namespace, files: ['nginx.conf', TLS_RELOAD_SCRIPT] },
+      ],
     },
     comments: [
       {
         path: ['configMapGenerator'],
-        before: ' The name gets a hash of nginx.conf, so a changed configuration rolls the nginx pods.',
+        before:
+          ' The name gets a hash of nginx.conf and tls-reload.sh, so a changed one rolls the nginx pods.',
       },
     ],
   };
@@ -130,7 +134,9 @@ export function deployFiles(
   for (const [name, header, manifests] of yamlFiles) {
     files.set(name, renderYaml(`${GENERATED}\n${header}`, manifests));
   }
-  files.set('nginx.conf', renderNginxConf(deployedNginxOptions(mutations, settings)));
+  const nginxOptions = deployedNginxOptions(mutations, settings);
+  files.set('nginx.conf', renderNginxConf(nginxOptions));
+  files.set(TLS_RELOAD_SCRIPT, renderTlsReload(nginxOptions.certificate, nginxOptions.certificateKey));
   const resources = yamlFiles.map(([name]) => name);
   files.set(
     'kustomization.yaml',
