@@ -5,6 +5,7 @@
 //
 //   npm run cert-upkeep -- [--dry-run] [--kubeconfig FILE] [options]
 
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { kubeApi } from '../runtimes/tls/kube-api.ts';
@@ -29,6 +30,8 @@ const usage = `usage: npm run cert-upkeep -- [options]
   --namespace <ns>          namespace of the Service and the Secrets (default ${DEFAULTS.namespace})
   --service <name>          the webhook's Service: the certificate is for <name>.<ns>.svc (default ${DEFAULTS.service})
   --secret <name>           the serving Secret, kubernetes.io/tls (default: the Service's name)
+  --extra-host <name|ip>    also put this name or address in the serving certificate (a webhook
+                            registered by clientConfig.url; repeatable)
   --ca-secret <name>        the CA Secret (default ${DEFAULTS['ca-secret']})
   --mutating <name>         a MutatingWebhookConfiguration whose caBundles are kept (repeatable; default ${DEFAULTS.configuration})
   --validating <name>       a ValidatingWebhookConfiguration likewise (repeatable; default ${DEFAULTS.configuration})
@@ -91,6 +94,9 @@ function policyFrom(values: Record<string, string | boolean | string[] | undefin
     service,
     caSecret: subdomain('ca-secret', text('ca-secret')),
     servingSecret: subdomain('secret', (values.secret as string | undefined) ?? service),
+    extraHosts: ((values['extra-host'] as string[] | undefined) ?? []).map((host) =>
+      isIP(host) ? host : subdomain('extra-host', host),
+    ),
     caLifetimeMs: duration('ca-lifetime', text('ca-lifetime', 'CERT_UPKEEP_CA_LIFETIME')),
     servingLifetimeMs: duration('serving-lifetime', text('serving-lifetime', 'CERT_UPKEEP_SERVING_LIFETIME')),
     renewFraction: fraction('renew-fraction', text('renew-fraction', 'CERT_UPKEEP_RENEW_FRACTION')),
@@ -122,6 +128,7 @@ export async function main(argv: string[]): Promise<number> {
         service: { type: 'string' },
         secret: { type: 'string' },
         'ca-secret': { type: 'string' },
+        'extra-host': { type: 'string', multiple: true },
         mutating: { type: 'string', multiple: true },
         validating: { type: 'string', multiple: true },
         'ca-lifetime': { type: 'string' },

@@ -29,6 +29,8 @@ export interface UpkeepPolicy {
   namespace: string;
   caSecret: string;
   servingSecret: string;
+  /** More names or IP addresses for the serving certificate (webhooks registered by `url`). */
+  extraHosts: readonly string[];
   caLifetimeMs: number;
   servingLifetimeMs: number;
   /** Renew (or rotate) when less than this part of a certificate's life is left. */
@@ -392,14 +394,16 @@ export async function plan(policy: UpkeepPolicy, state: State, now = Date.now())
 
   // The serving certificate: signed by the active CA, for the Service's names, renewed when
   // less than `renewFraction` of its life is left.
-  const hosts = serviceHosts(policy.service, policy.namespace);
+  const hosts = [...serviceHosts(policy.service, policy.namespace), ...policy.extraHosts];
   let renew: string | undefined;
   if (!serving) renew = 'there is none';
   else if (!signedBy(serving.certificate, cas.active.certificate))
     renew = 'it is not signed by the active CA';
   else {
     const certificate = new X509Certificate(serving.certificate);
-    const names = (certificate.subjectAltName ?? '').split(', ').map((n) => n.replace(/^DNS:/, ''));
+    const names = (certificate.subjectAltName ?? '')
+      .split(', ')
+      .map((n) => n.replace(/^(DNS|IP Address):/, ''));
     const life = lifeLeft(serving.certificate, now);
     if (hosts.some((h) => !names.includes(h))) renew = `it is not for ${hosts.join(', ')}`;
     else if (life.fraction < policy.renewFraction)
