@@ -351,7 +351,8 @@ describe('cert-upkeep against the real control plane', { timeout: 15 * 60_000 },
     await api.create(
       configurationPath('MutatingWebhookConfiguration', '').replace(/\/$/, ''),
       'other',
-      webhookConfiguration('MutatingWebhookConfiguration', 'someone-else', port, false),
+      // Selects no namespace: its webhooks have no caBundle and would refuse every pod.
+      webhookConfiguration('MutatingWebhookConfiguration', 'someone-else', port, false, 'nowhere'),
     );
     const run = await upkeep(cp.kubeconfigPath, [
       ...BASE,
@@ -508,8 +509,9 @@ describe('cert-upkeep against the real control plane', { timeout: 15 * 60_000 },
       subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: NAMESPACE }],
     });
     const caBefore = (await api.get(secretPath(NAMESPACE, 'faas-admission-ca'), 'ca')) as Json;
-    // A serving certificate due for renewal (a lifetime of 1 day, renewed below 99.99%).
-    const short = ['--serving-lifetime', '1d', '--renew-fraction', '0.9999'];
+    // A serving certificate due for renewal: renewed below 99.999% of its life left, which its
+    // 5 minutes of backdating already are; the CA (5 years) is not due yet.
+    const short = ['--renew-fraction', '0.99999'];
     let readOnly: Run | undefined;
     for (let i = 0; i < 50; i++) {
       readOnly = await upkeep(reader, [...BASE, ...short]);
