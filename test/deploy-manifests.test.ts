@@ -3,9 +3,9 @@
 // the objects agree with each other: names, ports, certificates, timeouts, limits.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments } from 'yaml';
@@ -31,19 +31,26 @@ function documents(text: string): Json[] {
   });
 }
 
-/** Every object of the manifest files in `files` (name -> text), by file. */
+/**
+ * Every object of the manifest files in `files` (name -> text) that `kubectl apply -k deploy/`
+ * applies: the top folder's (the cert-upkeep Component in its own folder is checked apart).
+ */
 function objectsOf(files: Map<string, string>): Json[] {
   return [...files]
-    .filter(([name]) => name.endsWith('.yaml') && !name.endsWith('kustomization.yaml'))
+    .filter(([name]) => name.endsWith('.yaml') && name !== 'kustomization.yaml' && !name.includes('/'))
     .flatMap(([, text]) => documents(text));
 }
 
-/** The files under `dir`, components (components/<name>/) included, as `npm run manifests` writes them. */
+/** The files below `dir`, by path relative to it. */
 function filesIn(dir: string): Map<string, string> {
-  const names = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((name) =>
-    statSync(join(dir, name)).isFile(),
+  return new Map(
+    readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => {
+        const path = join(entry.parentPath, entry.name);
+        return [relative(dir, path), readFileSync(path, 'utf8')];
+      }),
   );
-  return new Map(names.map((name) => [name, readFileSync(join(dir, name), 'utf8')]));
 }
 
 function committedFiles(): Map<string, string> {
@@ -100,7 +107,7 @@ describe('deploy/', () => {
     const manifests = readdirSync(deployDir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
     assert.deepEqual([...kustomization.resources].sort(), manifests.sort());
     const generatorFiles = kustomization.configMapGenerator.flatMap((g: Json) => g.files);
-    assert.deepEqual(generatorFiles, ['nginx.conf']);
+    assert.deepEqual(generatorFiles, ['nginx.conf', 'tls-reload.sh']);
   });
 
   it('builds with kustomize (kubectl apply -k) into valid objects, the nginx ConfigMap wired in', (t) => {
@@ -429,5 +436,107 @@ describe('npm run manifests', () => {
     const result = cli('--check', '--namespace', 'Not_A_Namespace');
     assert.equal(result.status, 2);
     assert.match(result.stderr, /--namespace "Not_A_Namespace" is not a namespace name/);
+  });
+});
+
+describe('deploy/cert-upkeep (the Component for clusters without cert-manager)', () => {
+  const files = committedFiles();
+  const upkeep = documents(files.get('cert-upkeep/cert-upkeep.yaml') ?? '');
+
+  it('is off by default: deploy/ does not list it', () => {
+    const [kustomization] = documents(files.get('kustomization.yaml') ?? '');
+    assert.equal(kustomization.components, undefined);
+    assert.ok(!kustomization.resources.some((r: string) => r.includes('cert-upkeep')));
+    const [component] = documents(files.get('cert-upkeep/kustomization.yaml') ?? '');
+    assert.equal(component.kind, 'Component');
+    assert.deepEqual(component.resources, ['cert-upkeep.yaml']);
+  });
+
+  it('runs the command on the project image, as non-root on a read-only filesystem, its pod valid', () => {
+    const cronJob = find(upkeep, 'CronJob');
+    assert.equal(cronJob.apiVersion, 'batch/v1');
+    assert.equal(cronJob.spec.concurrencyPolicy, 'Forbid');
+    const pod = cronJob.spec.jobTemplate.spec.template;
+    const [container] = pod.spec.containers;
+    assert.equal(container.image, defaultSettings.image);
+    // The Dockerfile compiles cli/ to dist/cli/.
+    assert.deepEqual(container.command, ['node', 'dist/cli/cert-upkeep.js']);
+    assert.deepEqual(container.args, [
+      '--namespace',
+      'faas-admission',
+      '--service',
+      'faas-admission-tls',
+      '--secret',
+      'faas-admission-tls',
+      '--ca-secret',
+      'faas-admission-ca',
+      '--mutating',
+      'faas-admission',
+      '--validating',
+      'faas-admission',
+    ]);
+    assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+    assert.equal(pod.spec.securityContext.runAsNonRoot, true);
+    assert.equal(pod.spec.serviceAccountName, find(upkeep, 'ServiceAccount').metadata.name);
+    // No CronJob schema in ../shared/schemas: its pod is checked as a Pod (test/cert-upkeep.test.ts
+    // creates the RBAC objects and the Job on the real apiserver).
+    assertValid([
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cert-upkeep', ...pod.metadata }, spec: pod.spec },
+    ]);
+  });
+
+  it('grants only get/update of its two Secrets (create for the first run) and get/patch of its configurations', () => {
+    const role = find(upkeep, 'Role');
+    assert.deepEqual(role.rules, [
+      {
+        apiGroups: [''],
+        resources: ['secrets'],
+        resourceNames: ['faas-admission-ca', 'faas-admission-tls'],
+        verbs: ['get', 'update'],
+      },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+    ]);
+    const clusterRole = find(upkeep, 'ClusterRole');
+    assert.deepEqual(clusterRole.rules, [
+      {
+        apiGroups: ['admissionregistration.k8s.io'],
+        resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
+        resourceNames: ['faas-admission'],
+        verbs: ['get', 'patch'],
+      },
+    ]);
+    for (const kind of ['RoleBinding', 'ClusterRoleBinding']) {
+      const binding = find(upkeep, kind);
+      assert.deepEqual(binding.subjects, [
+        { kind: 'ServiceAccount', name: 'faas-admission-cert-upkeep', namespace: 'faas-admission' },
+      ]);
+    }
+  });
+
+  it('builds with kustomize in an overlay: cert-manager out, the CronJob in, the rest valid', (t) => {
+    if (spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status !== 0) {
+      t.skip('kubectl is not installed');
+      return;
+    }
+    const overlay = mkdtempSync(join(projectRoot, '.overlay-'));
+    try {
+      writeFileSync(
+        join(overlay, 'kustomization.yaml'),
+        `resources: [${relative(overlay, deployDir)}]\ncomponents: [${relative(overlay, join(deployDir, 'cert-upkeep'))}]\n`,
+      );
+      const built = documents(execFileSync('kubectl', ['kustomize', overlay], { encoding: 'utf8' }));
+      assert.deepEqual(
+        built.filter((o) => o.apiVersion.startsWith('cert-manager.io/')),
+        [],
+      );
+      for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'])
+        assert.equal(find(built, kind).metadata.annotations, undefined, kind);
+      find(built, 'CronJob');
+      assertValid(built.filter((o) => knownKinds.includes(`${o.apiVersion}/${o.kind}`)));
+      const plain = documents(execFileSync('kubectl', ['kustomize', deployDir], { encoding: 'utf8' }));
+      assert.ok(!plain.some((o) => o.kind === 'CronJob'), 'deploy/ alone has no CronJob');
+    } finally {
+      rmSync(overlay, { recursive: true, force: true });
+    }
   });
 });

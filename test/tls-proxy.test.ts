@@ -5,7 +5,7 @@
 // checks, sends the shared fixtures through it.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,10 +22,12 @@ import {
   tlsProxyDnsNames,
   WEBHOOK_TIMEOUT_SECONDS,
 } from '../scripts/manifests/settings.ts';
+import { renderTlsReload } from '../scripts/manifests/tls-reload.ts';
 import { apiserverVerdicts, type Judgement, projectRoot } from './support/apiserver.ts';
-import { type RunningNginx, replaceFile, startNginx } from './support/nginx.ts';
+import { type RunningNginx, startNginx } from './support/nginx.ts';
 import { type Running, startServer } from './support/process.ts';
 import { answer, edited, type Json, sample, sharedFixture } from './support/reviews.ts';
+import { type SecretVolume, secretVolume } from './support/secret-volume.ts';
 import { makeTestCertificates, type TestCertificates } from './support/test-certs.ts';
 
 const FIXTURES = [
@@ -71,6 +73,14 @@ interface Reply {
   json: () => Json;
 }
 
+/** A certificate pair as the keys of a kubernetes.io/tls Secret. */
+function pairFiles(certs: TestCertificates): Record<string, string> {
+  return {
+    'tls.crt': readFileSync(certs.certificateFile, 'utf8'),
+    'tls.key': readFileSync(certs.keyFile, 'utf8'),
+  };
+}
+
 describe('TLS-terminating nginx in front of the functions', () => {
   const dir = mkdtempSync(join(tmpdir(), 'faas-admission-nginx-'));
   const upstreams = new Map<string, Running>();
@@ -79,6 +89,8 @@ describe('TLS-terminating nginx in front of the functions', () => {
   let agent: Agent;
   let shipped: string;
   let tested: string;
+  /** The Secret volume nginx reads its certificate from, as the kubelet keeps it. */
+  let volume: SecretVolume;
 
   function post(path: string, body: string | Buffer, ca = certs.caPem): Promise<Reply> {
     return new Promise((resolve, reject) => {
@@ -120,22 +132,37 @@ describe('TLS-terminating nginx in front of the functions', () => {
     const started = await Promise.all([...functions.keys()].map(startFunction));
     for (const [i, name] of [...functions.keys()].entries()) upstreams.set(name, started[i] as Running);
     certs = makeTestCertificates(dir, tlsProxyDnsNames(defaultSettings));
+    volume = secretVolume(join(dir, 'tls'));
+    volume.project(pairFiles(certs));
+    const certificate = join(volume.dir, 'tls.crt');
+    const certificateKey = join(volume.dir, 'tls.key');
     const options = deployedNginxOptions([...functions.values()], defaultSettings);
     shipped = renderNginxConf(options);
-    nginx = await startNginx(dir, (listen, runDir) => {
-      tested = renderNginxConf({
-        ...options,
-        listen: [listen],
-        certificate: certs.certificateFile,
-        certificateKey: certs.keyFile,
-        runDir,
-        // Never asked: the upstreams below are IP addresses. Kept so the files line up.
-        resolver: '127.0.0.1',
-        accessLog: join(runDir, 'access.log'),
-        routes: options.routes.map((r) => ({ ...r, upstream: `127.0.0.1:${upstreams.get(r.name)?.port}` })),
-      });
-      return tested;
-    });
+    // nginx runs through the shipped entry script, as in the pod.
+    const script = join(dir, 'tls-reload.sh');
+    writeFileSync(script, readFileSync(join(projectRoot, 'deploy', 'tls-reload.sh'), 'utf8'));
+    const via = {
+      script,
+      env: { CERT_FILE: certificate, KEY_FILE: certificateKey, RELOAD_INTERVAL: '1' },
+    };
+    nginx = await startNginx(
+      dir,
+      (listen, runDir) => {
+        tested = renderNginxConf({
+          ...options,
+          listen: [listen],
+          certificate,
+          certificateKey,
+          runDir,
+          // Never asked: the upstreams below are IP addresses. Kept so the files line up.
+          resolver: '127.0.0.1',
+          accessLog: join(runDir, 'access.log'),
+          routes: options.routes.map((r) => ({ ...r, upstream: `127.0.0.1:${upstreams.get(r.name)?.port}` })),
+        });
+        return tested;
+      },
+      via,
+    );
     agent = new Agent({ keepAlive: true, maxSockets: 4 });
   });
 
@@ -151,7 +178,7 @@ describe('TLS-terminating nginx in front of the functions', () => {
     const b = tested.split('\n');
     assert.equal(a.length, b.length);
     const substituted =
-      /^\s*(listen|pid|resolver|access_log|default|set \$upstream|(client_body|proxy|fastcgi|uwsgi|scgi)_temp_path)\s/;
+      /^\s*(listen|pid|resolver|access_log|default|ssl_certificate(_key)?|set \$upstream|(client_body|proxy|fastcgi|uwsgi|scgi)_temp_path)\s/;
     const differing = a.flatMap((line, i) => (line === b[i] ? [] : [`${line}  ->  ${b[i]}`]));
     assert.ok(differing.length > 0);
     assert.deepEqual(
@@ -286,26 +313,74 @@ describe('TLS-terminating nginx in front of the functions', () => {
     await assert.rejects(wrongName, { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
   });
 
-  it('serves a renewed certificate at the next handshake, without a reload', async () => {
+  it('ships the entry script it runs', () => {
+    assert.equal(
+      readFileSync(join(projectRoot, 'deploy', 'tls-reload.sh'), 'utf8'),
+      renderTlsReload('/etc/nginx/tls/tls.crt', '/etc/nginx/tls/tls.key'),
+    );
+  });
+
+  it('reloads a renewed Secret under traffic, no request failed; a pair that does not load is not served', async () => {
     const before = await presented(certs.caPem);
     const renewed = makeTestCertificates(dir, tlsProxyDnsNames(defaultSettings), 'renewed');
-    replaceFile(certs.keyFile, readFileSync(renewed.keyFile, 'utf8'));
-    replaceFile(certs.certificateFile, readFileSync(renewed.certificateFile, 'utf8'));
-    const after = await presented(renewed.caPem);
-    assert.notEqual(after.serialNumber, before.serialNumber);
+    // The apiserver trusts both CAs while the certificate changes (the caBundle holds both).
+    const bothCas = `${certs.caPem}${renewed.caPem}`;
+    const body = JSON.stringify(sharedFixture('plain-pod-no-labels.v1.json'));
+    const failures: string[] = [];
+    let sent = 0;
+    let stop = false;
+    const serials = new Set<string>();
+    // Each request on a new connection, so each handshake sees the certificate of that moment.
+    const worker = async () => {
+      while (!stop) {
+        sent++;
+        try {
+          const reply = await post(`/node-selector${QUERY}`, body, bothCas);
+          if (reply.status !== 200) failures.push(`${reply.status} ${reply.text.slice(0, 200)}`);
+        } catch (error) {
+          failures.push((error as Error).message);
+        }
+      }
+    };
+    const workers = Array.from({ length: 4 }, worker);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    volume.project(pairFiles(renewed));
+    let served = before;
+    for (let i = 0; i < 300 && served.serialNumber === before.serialNumber; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      served = await presented(bothCas);
+      serials.add(served.serialNumber);
+    }
+    // Keep the traffic up while the old workers finish.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    stop = true;
+    await Promise.all(workers);
+    assert.deepEqual(failures, [], `${failures.length} of ${sent} requests failed`);
+    assert.ok(sent > 20, `only ${sent} requests sent`);
     assert.equal(
-      after.fingerprint256,
+      served.fingerprint256,
       new X509Certificate(readFileSync(renewed.certificateFile)).fingerprint256,
     );
-    certs = { ...renewed, certificateFile: certs.certificateFile, keyFile: certs.keyFile };
+    assert.match(nginx.stderr(), /tls-reload: certificate changed: nginx reloaded/);
+
+    // The key of another certificate: nginx -t refuses it, the renewed pair keeps serving.
+    const other = makeTestCertificates(dir, tlsProxyDnsNames(defaultSettings), 'other');
+    volume.project({
+      'tls.crt': readFileSync(other.certificateFile, 'utf8'),
+      'tls.key': readFileSync(renewed.keyFile, 'utf8'),
+    });
+    for (let i = 0; i < 100 && !/do not load/.test(nginx.stderr()); i++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.match(nginx.stderr(), /tls-reload: .*tls\.crt and .*tls\.key changed but do not load/);
+    assert.equal((await presented(renewed.caPem)).serialNumber, served.serialNumber);
+    volume.project(pairFiles(renewed));
+
+    certs = renewed;
     agent.destroy();
     agent = new Agent({ keepAlive: true, maxSockets: 4 });
-    const reply = await post(
-      `/node-selector${QUERY}`,
-      JSON.stringify(sharedFixture('plain-pod-no-labels.v1.json')),
-    );
+    const reply = await post(`/node-selector${QUERY}`, body);
     assert.equal(reply.status, 200);
-    assert.doesNotMatch(nginx.stderr(), /\[(emerg|crit|alert)\]/);
+    assert.doesNotMatch(nginx.stderr(), /\[(crit|alert)\]/);
   });
 
   it('answers health checks, and wrong methods and paths with a Status', async () => {

@@ -11,14 +11,17 @@ x509.cryptoProvider.set(webcrypto);
 
 // Checking a certificate needs only Node's crypto: kept apart, so that serving with given
 // certificate files never loads @peculiar/x509.
-export { type CertificateFacts, certificateFacts, servingPairProblem } from './inspect.ts';
+export { type CertificateFacts, certificateFacts, pairProblem, servingPairProblem } from './inspect.ts';
 
 const subtle = webcrypto.subtle;
 
 const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 const DAY = 24 * 60 * 60 * 1000;
-// Certificates start a little in the past, so a client whose clock is behind accepts them.
+// Certificates start a little in the past, so a client whose clock is behind accepts them:
+// 5 minutes, or a tenth of a short lifetime (so that the part of its life left, which the
+// upkeep renews by, stays close to what was asked for).
 const CLOCK_SKEW = 5 * 60 * 1000;
+const backdate = (lifetimeMs: number) => Math.min(CLOCK_SKEW, lifetimeMs / 10);
 
 /** A certificate and its private key, both PEM. */
 export interface CertificatePem {
@@ -28,6 +31,7 @@ export interface CertificatePem {
 
 export interface CaRequest {
   commonName: string;
+  /** Validity in days; fractions are allowed (short lifetimes for tests). */
   days: number;
 }
 
@@ -54,7 +58,7 @@ export async function issueCa({ commonName, days }: CaRequest): Promise<Certific
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
     name: [{ CN: [commonName] }],
-    notBefore: new Date(now - CLOCK_SKEW),
+    notBefore: new Date(now - backdate(days * DAY)),
     notAfter: new Date(now + days * DAY),
     keys,
     signingAlgorithm: EC_P256,
@@ -77,7 +81,7 @@ export async function issueServingCertificate({ ca, hosts, days }: ServingReques
     serialNumber: serialNumber(),
     subject: [{ CN: [hosts[0] as string] }],
     issuer: caCertificate.subjectName,
-    notBefore: new Date(now - CLOCK_SKEW),
+    notBefore: new Date(now - backdate(days * DAY)),
     notAfter: new Date(Math.min(now + days * DAY, caCertificate.notAfter.getTime())),
     publicKey: keys.publicKey,
     signingKey: caKey,

@@ -32,6 +32,25 @@ export function certificateFacts(pem: string): CertificateFacts {
  * not signed by `caPem` when given), or undefined when they can.
  */
 export function servingPairProblem(pair: CertificatePem, caPem?: string): string | undefined {
+  const problem = pairProblem(pair);
+  if (problem) return problem;
+  const certificate = new X509Certificate(pair.certificate);
+  if (new Date(certificate.validTo).getTime() <= Date.now())
+    return `the certificate expired on ${certificate.validTo}`;
+  if (caPem !== undefined && !signedBy(pair.certificate, caPem))
+    return 'the certificate is not signed by the CA';
+  return undefined;
+}
+
+/** Whether `pem` was issued and signed by the CA `caPem`. */
+export function signedBy(pem: string, caPem: string): boolean {
+  const certificate = new X509Certificate(pem);
+  const ca = new X509Certificate(caPem);
+  return certificate.checkIssued(ca) && certificate.verify(ca.publicKey);
+}
+
+/** Why this certificate and key are not a pair (not PEM, key of another certificate), whatever their dates. */
+export function pairProblem(pair: CertificatePem): string | undefined {
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(pair.certificate);
@@ -45,12 +64,5 @@ export function servingPairProblem(pair: CertificatePem, caPem?: string): string
     return `the key is not a PEM private key (${(error as Error).message})`;
   }
   if (!certificate.checkPrivateKey(key)) return 'the key does not belong to the certificate';
-  if (new Date(certificate.validTo).getTime() <= Date.now())
-    return `the certificate expired on ${certificate.validTo}`;
-  if (caPem !== undefined) {
-    const ca = new X509Certificate(caPem);
-    if (!certificate.checkIssued(ca) || !certificate.verify(ca.publicKey))
-      return 'the certificate is not signed by the CA';
-  }
   return undefined;
 }

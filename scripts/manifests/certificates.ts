@@ -80,7 +80,7 @@ export function certificates(settings: DeploySettings): Manifest[] {
         },
         {
           path: ['spec', 'duration'],
-          beside: ' 90 days, renewed 30 days ahead; nginx reads the renewed files at the next handshake',
+          beside: ' 90 days, renewed 30 days ahead; tls-reload.sh reloads nginx when the Secret changes',
         },
       ],
     },

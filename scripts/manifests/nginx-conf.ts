@@ -140,20 +140,13 @@ ${
 `
     : ''
 }
-  # Variable paths make nginx read the certificate at each TLS handshake: a renewed Secret
-  # (cert-manager) is served without a reload. The apiserver keeps connections open, so
-  # handshakes are rare.
-  map $ssl_server_name $tls_certificate {
-    default ${options.certificate};
-  }
-  map $ssl_server_name $tls_certificate_key {
-    default ${options.certificateKey};
-  }
-
   server {
 ${options.listen.map((address) => `    listen ${address} ssl;`).join('\n')}
-    ssl_certificate $tls_certificate;
-    ssl_certificate_key $tls_certificate_key;
+    # Read when nginx starts or reloads: tls-reload.sh reloads nginx when the mounted Secret
+    # changes. A reload that fails (a half-swapped pair) keeps the running workers and
+    # certificate; in-flight requests finish on the old workers.
+    ssl_certificate ${options.certificate};
+    ssl_certificate_key ${options.certificateKey};
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_ciphers ${TLS12_CIPHERS};
     ssl_prefer_server_ciphers off;

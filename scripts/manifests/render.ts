@@ -1,6 +1,7 @@
 // Everything under deploy/, as file name -> content, from the functions registry and the
 // deployment settings. `npm run manifests` writes it; a test checks deploy/ is exactly this.
 import type { AnyMutation, WebhookSettings } from '../../shared/mutation.ts';
+import { CERT_UPKEEP_DIR, certUpkeepComponent, certUpkeepManifests } from './cert-upkeep.ts';
 import { certificates } from './certificates.ts';
 import { deployedFuncYaml, deployedWebhook } from './function-config.ts';
 import { knativeService } from './knative.ts';
@@ -16,7 +17,8 @@ import {
   NGINX_PORT,
   webhookPath,
 } from './settings.ts';
-import { NGINX_PATHS, tlsProxyDeployment, tlsProxyService } from './tls-proxy.ts';
+import { NGINX_PATHS, TLS_RELOAD_SCRIPT, tlsProxyDeployment, tlsProxyService } from './tls-proxy.ts';
+import { renderTlsReload } from './tls-reload.ts';
 import { webhookConfiguration } from './webhooks.ts';
 import { type Manifest, renderYaml } from './yaml.ts';
 
@@ -67,12 +69,15 @@ function kustomization(resources: readonly string[], settings: DeploySettings): 
       apiVersion: 'kustomize.config.k8s.io/v1beta1',
       kind: 'Kustomization',
       resources: [...resources],
-      configMapGenerator: [{ name: NGINX_CONFIG_MAP, namespace: settings.namespace, files: ['nginx.conf'] }],
+      configMapGenerator: [
+        { name: NGINX_CONFIG_MAP, namespace: settings.namespace, files: ['nginx.conf', TLS_RELOAD_SCRIPT] },
+      ],
     },
     comments: [
       {
         path: ['configMapGenerator'],
-        before: ' The name gets a hash of nginx.conf, so a changed configuration rolls the nginx pods.',
+        before:
+          ' The name gets a hash of nginx.conf and tls-reload.sh, so a changed one rolls the nginx pods.',
       },
     ],
   };
@@ -147,7 +152,9 @@ export function deployFiles(
   for (const [name, header, manifests] of yamlFiles) {
     files.set(name, renderYaml(`${GENERATED}\n${header}`, manifests));
   }
-  files.set('nginx.conf', renderNginxConf(deployedNginxOptions(mutations, settings)));
+  const nginxOptions = deployedNginxOptions(mutations, settings);
+  files.set('nginx.conf', renderNginxConf(nginxOptions));
+  files.set(TLS_RELOAD_SCRIPT, renderTlsReload(nginxOptions.certificate, nginxOptions.certificateKey));
   const resources = yamlFiles.map(([name]) => name);
   files.set(
     'kustomization.yaml',
@@ -167,5 +174,24 @@ export function deployFiles(
       podMonitor(settings),
     ]),
   );
+  if (!settings.caBundle) {
+    // Without cert-manager and without a fixed caBundle: the upkeep CronJob, off unless an
+    // overlay lists the Component.
+    const upkeep = { validating: mutations.some((m) => m.kind === 'validating') };
+    files.set(
+      `${CERT_UPKEEP_DIR}/cert-upkeep.yaml`,
+      renderYaml(
+        `${GENERATED}\n The certificate upkeep (npm run cert-upkeep) as a CronJob, with the least RBAC it needs.`,
+        certUpkeepManifests(settings, upkeep),
+      ),
+    );
+    files.set(
+      `${CERT_UPKEEP_DIR}/kustomization.yaml`,
+      renderYaml(
+        `${GENERATED}\n For clusters without cert-manager, in an overlay:\n   resources: [<path>/deploy]\n   components: [<path>/deploy/${CERT_UPKEEP_DIR}]\n See docs/certificates.md.`,
+        [certUpkeepComponent(settings, upkeep)],
+      ),
+    );
+  }
   return files;
 }

@@ -18,6 +18,9 @@ export const NGINX_PATHS = {
   run: '/tmp',
 } as const;
 
+/** The container's entry (in the nginx ConfigMap): nginx, reloaded when the certificate changes. */
+export const TLS_RELOAD_SCRIPT = 'tls-reload.sh';
+
 const selector = {
   'app.kubernetes.io/name': labels('tls-proxy')['app.kubernetes.io/name'],
   'app.kubernetes.io/component': 'tls-proxy',
@@ -60,7 +63,14 @@ export function tlsProxyDeployment(settings: DeploySettings): Manifest {
             {
               name: 'nginx',
               image: NGINX_IMAGE,
-              command: ['nginx', '-c', `${NGINX_PATHS.config}/nginx.conf`, '-e', 'stderr'],
+              command: [
+                'sh',
+                `${NGINX_PATHS.config}/${TLS_RELOAD_SCRIPT}`,
+                '-c',
+                `${NGINX_PATHS.config}/nginx.conf`,
+                '-e',
+                'stderr',
+              ],
               ports: [{ name: 'https', containerPort: NGINX_PORT, protocol: 'TCP' }],
               readinessProbe: probe,
               livenessProbe: { ...probe, periodSeconds: 10, failureThreshold: 3 },
@@ -99,12 +109,18 @@ export function tlsProxyDeployment(settings: DeploySettings): Manifest {
           ' Both replicas stay up during a rollout: a Fail webhook with no endpoint blocks pod creation.',
       },
       {
+        path: ['spec', 'template', 'spec', 'containers', 0, 'command'],
+        before: ' nginx, with a watcher that reloads it when the mounted certificate changes.',
+      },
+      {
         path: ['spec', 'template', 'spec', 'containers', 0, 'lifecycle'],
         before: ' Keep serving while the endpoint is removed, so no in-flight review is cut.',
       },
       {
         path: ['spec', 'template', 'spec', 'volumes', 1],
-        before: ' Mounted as a directory (no subPath), so a renewed certificate appears in place.',
+        before:
+          ' Mounted as a directory (no subPath), so a renewed certificate appears in place (about a\n' +
+          ' minute after the Secret changes); tls-reload.sh then reloads nginx.',
       },
     ],
   };

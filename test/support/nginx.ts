@@ -20,6 +20,13 @@ export interface RunningNginx {
 /** Renders the configuration for a listen address and a writable run directory. */
 export type NginxConfig = (listen: string, runDir: string) => string;
 
+export interface NginxLaunch {
+  /** A shell script nginx is started through (deploy/tls-reload.sh), given nginx's arguments. */
+  readonly script?: string;
+  /** Environment of the script. */
+  readonly env?: Record<string, string>;
+}
+
 const NOBODY = 65534;
 
 function nginxBinary(): string {
@@ -57,7 +64,12 @@ async function accepting(port: number): Promise<boolean> {
   }
 }
 
-async function launch(binary: string, dir: string, config: NginxConfig): Promise<RunningNginx> {
+async function launch(
+  binary: string,
+  dir: string,
+  config: NginxConfig,
+  via: NginxLaunch = {},
+): Promise<RunningNginx> {
   const port = await freePort();
   const runDir = join(dir, 'run');
   mkdirSync(runDir, { recursive: true });
@@ -66,8 +78,11 @@ async function launch(binary: string, dir: string, config: NginxConfig): Promise
   // As root, run as nobody: the configuration must work without privileges, as in the pod.
   const asRoot = process.getuid?.() === 0;
   if (asRoot) chownTree(dir, NOBODY);
-  const child: ChildProcess = spawn(binary, ['-p', `${dir}/`, '-c', confFile, '-e', 'stderr'], {
+  const args = ['-p', `${dir}/`, '-c', confFile, '-e', 'stderr'];
+  const [command, commandArgs] = via.script ? ['sh', [via.script, ...args]] : [binary, args];
+  const child: ChildProcess = spawn(command, commandArgs, {
     stdio: ['ignore', 'ignore', 'pipe'],
+    ...(via.env && { env: { ...process.env, ...via.env } }),
     ...(asRoot && { uid: NOBODY, gid: NOBODY }),
   });
   let stderr = '';
@@ -104,11 +119,15 @@ async function launch(binary: string, dir: string, config: NginxConfig): Promise
 }
 
 /** Starts nginx with `config`; retries on another port if the one picked was taken meanwhile. */
-export async function startNginx(dir: string, config: NginxConfig): Promise<RunningNginx> {
+export async function startNginx(
+  dir: string,
+  config: NginxConfig,
+  via: NginxLaunch = {},
+): Promise<RunningNginx> {
   const binary = nginxBinary();
   for (let attempt = 1; ; attempt++) {
     try {
-      return await launch(binary, dir, config);
+      return await launch(binary, dir, config, via);
     } catch (error) {
       const taken = String((error as { stderr?: string }).stderr).includes('Address already in use');
       if (!taken || attempt >= 3) throw error;
