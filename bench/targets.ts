@@ -19,7 +19,7 @@ export interface BenchFunction {
 
 // The sample volume policy admits the fixture's hostPath volume (without a policy file,
 // volume-extension refuses every hostPath): the bench measures the mutation, not a denial.
-const volumePolicy = join(projectRoot, 'samples', 'policies', 'nagent.yaml');
+const volumePolicy = join(projectRoot, 'test', 'support', 'policies', 'untyped-hostpath.yaml');
 
 export const benchFunctions: readonly BenchFunction[] = [
   { name: 'volume-extension', env: existsSync(volumePolicy) ? { VOLUME_POLICY_FILE: volumePolicy } : {} },
@@ -278,7 +278,7 @@ export const targets: readonly Target[] = [
       argv: [goWebhookBinary],
       env: {
         ...tlsEnv(context),
-        // What samples/policies/nagent.yaml allows, volume-extension's policy in the bench.
+        // The prefix of volume-extension's policy in the bench (test/support/policies/untyped-hostpath.yaml).
         ALLOWED_HOSTPATH_PREFIXES: '/usr/local/nagent4docker',
         PORT: '0',
       },

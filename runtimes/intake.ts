@@ -17,27 +17,46 @@ export interface IntakeLimits {
   readonly bodyIdleTimeoutSeconds: number;
 }
 
-/** Bytes reserved by requests whose answer has not gone out yet. */
+/** A body this small (an ordinary pod review is a few kB) may use the reserve for small bodies. */
+export const SMALL_BODY = 256 * 1024;
+
+export type Reservation = { bytes: number; pool: 'shared' | 'small' };
+
+/**
+ * Bytes reserved by requests whose answer has not gone out yet: up to `limit` for any body, and
+ * an eighth more kept for small bodies, so that connections holding large bodies (stalled, or
+ * many large reviews at once) still leave room for the ordinary reviews of every other user.
+ */
 export class BodyBudget {
-  #used = 0;
+  #shared = 0;
+  #small = 0;
   readonly limit: number;
+  readonly #smallLimit: number;
   constructor(limit: number) {
     this.limit = limit;
+    this.#smallLimit = Math.floor(limit / 8);
   }
 
   get used(): number {
-    return this.#used;
+    return this.#shared + this.#small;
   }
 
-  /** Reserves `bytes` if they fit; false (nothing reserved) if they do not. */
-  tryReserve(bytes: number): boolean {
-    if (this.#used + bytes > this.limit) return false;
-    this.#used += bytes;
-    return true;
+  /** Reserves `bytes` if they fit; undefined (nothing reserved) if they do not. */
+  tryReserve(bytes: number): Reservation | undefined {
+    if (this.#shared + bytes <= this.limit) {
+      this.#shared += bytes;
+      return { bytes, pool: 'shared' };
+    }
+    if (bytes <= SMALL_BODY && this.#small + bytes <= this.#smallLimit) {
+      this.#small += bytes;
+      return { bytes, pool: 'small' };
+    }
+    return undefined;
   }
 
-  release(bytes: number): void {
-    this.#used -= bytes;
+  release({ bytes, pool }: Reservation): void {
+    if (pool === 'shared') this.#shared -= bytes;
+    else this.#small -= bytes;
   }
 }
 
@@ -54,7 +73,7 @@ export function bodyReservation(request: IncomingMessage, bodyLimit: number): nu
 
 /**
  * `listener` behind the intake bounds: a request whose body does not fit in what is left of the
- * budget is answered 503 with Retry-After, before a byte of it is read; one whose body goes
+ * budget is answered 503 with Retry-After, its bytes dropped as they come; one whose body goes
  * quiet for the idle timeout is answered 408 and its connection closed. The reservation is
  * held until the answer has gone out (the parsed review lives that long too).
  */
@@ -68,8 +87,9 @@ export function guardIntake(
     const bytes = bodyReservation(request, limits.bodyLimit);
     if (bytes === 0) return listener(request, response);
     watchIdleBody(request, response, idleMs, limits.bodyIdleTimeoutSeconds);
-    if (!budget.tryReserve(bytes)) return refuseBusy(request, response, budget, bytes);
-    response.once('close', () => budget.release(bytes));
+    const reservation = budget.tryReserve(bytes);
+    if (!reservation) return refuseBusy(request, response, budget, bytes);
+    response.once('close', () => budget.release(reservation));
     listener(request, response);
   };
   return Object.assign(guarded, { budget });
@@ -79,11 +99,11 @@ function refuseBusy(request: IncomingMessage, response: ServerResponse, budget: 
   const message =
     `busy: ${budget.used} bytes of request bodies already in flight, this one declares ${bytes}, ` +
     `the process holds ${budget.limit} at most (IN_FLIGHT_BODY_LIMIT); retry shortly`;
-  sendJson(response, 503, message, { 'Retry-After': '1' });
-  // Read and drop what the client is still sending (nothing of it is kept), so that it reads
-  // the answer and not a reset, and may send its next request on the same connection; the
+  // Read and drop the body first (nothing of it is kept), then answer: a client still sending
+  // when the answer goes out and the connection closes would get a reset, not the answer. The
   // idle and request timeouts still hold a client that stalls.
   request.resume();
+  request.once('end', () => sendJson(response, 503, message, { 'Retry-After': '1' }));
 }
 
 /**

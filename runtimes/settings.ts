@@ -63,12 +63,13 @@ const port = (fallback: number) =>
     });
 
 /**
- * Bytes of request bodies one process holds at once, by default: eight bodies of the largest
- * size, or thousands of ordinary reviews. With the process's own heap and the one review being
- * answered (a few times its body size while parsed and patched), this keeps an instance under
- * the 512 MiB the deploy files give it (docs/bench.md has the figures).
+ * Bytes of request bodies one process holds at once, by default: four bodies of the largest
+ * size, or thousands of ordinary reviews. Four 8 MiB bodies with the process's own heap and
+ * the review being answered (a few times its body size while parsed and patched) stay well
+ * under the 512 MiB the deploy files give an instance; Knative's containerConcurrency is set
+ * to the same four (scripts/manifests/knative.ts), so its queue-proxy holds the rest.
  */
-export const IN_FLIGHT_BODY_LIMIT = 64 * MiB;
+export const IN_FLIGHT_BODY_LIMIT = 4 * BODY_LIMIT;
 
 /** What every runtime reads to bound what a client can make it hold, and for how long. */
 export function intakeSettingsShape() {

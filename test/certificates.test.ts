@@ -93,7 +93,7 @@ describe('npm run cert', () => {
         TLS_CERT_FILE: join(out.dir, 'tls.crt'),
         TLS_KEY_FILE: join(out.dir, 'tls.key'),
         // The fixture injects hostPath /usr/local/nagent4docker, which the sample policy allows.
-        VOLUME_POLICY_FILE: join(projectRoot, 'samples', 'policies', 'nagent.yaml'),
+        VOLUME_POLICY_FILE: join(projectRoot, 'test', 'support', 'policies', 'untyped-hostpath.yaml'),
       },
       STANDALONE_URL,
       'stdout',

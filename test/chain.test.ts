@@ -20,7 +20,7 @@ const pod = sharedFixture('knative-pod-netease-annotations.v1.json');
 // The fixture injects hostPath /usr/local/nagent4docker, which the sample policy allows.
 const env = {
   STAMP_LABELS: 'team.example.com/owner=platform, app=stamped',
-  VOLUME_POLICY_FILE: join(projectRoot, 'samples', 'policies', 'nagent.yaml'),
+  VOLUME_POLICY_FILE: join(projectRoot, 'test', 'support', 'policies', 'untyped-hostpath.yaml'),
 };
 
 function loaded(name: string, environment: Record<string, string> = env): LoadedMutation {

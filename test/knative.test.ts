@@ -71,7 +71,7 @@ const cases: { name: string; env?: Record<string, string>; expect: (pod: Json, f
     {
       name: 'volume-extension',
       // The fixtures inject hostPath /usr/local/nagent4docker, which the sample policy allows.
-      env: { VOLUME_POLICY_FILE: join(projectRoot, 'samples', 'policies', 'nagent.yaml') },
+      env: { VOLUME_POLICY_FILE: join(projectRoot, 'test', 'support', 'policies', 'untyped-hostpath.yaml') },
       expect: (pod, fixture) => {
         const names = pod.spec.volumes.map((v: Json) => v.name);
         if (fixture.startsWith('plain-pod')) return assert.deepEqual(names, ['kube-api-access-7x2kq']);

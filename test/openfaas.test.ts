@@ -19,7 +19,9 @@ import {
 const pod = sharedFixture('knative-pod-netease-annotations.v1.json');
 const loopback = { PORT: '0', HOST: '127.0.0.1' };
 // The fixture injects hostPath /usr/local/nagent4docker, which the sample policy allows.
-const policy = { VOLUME_POLICY_FILE: join(projectRoot, 'samples', 'policies', 'nagent.yaml') };
+const policy = {
+  VOLUME_POLICY_FILE: join(projectRoot, 'test', 'support', 'policies', 'untyped-hostpath.yaml'),
+};
 
 describe('OpenFaaS function (FUNCTION=volume-extension)', () => {
   let server: RunningEntry;

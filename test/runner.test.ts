@@ -18,7 +18,9 @@ import { answer, edited, type Json, judged, sample, sharedFixture } from './supp
 const knativePod = sharedFixture('knative-pod-netease-annotations.v1.json');
 const POD_FUNCTIONS = ['volume-extension', 'node-selector'];
 // The fixture injects hostPath /usr/local/nagent4docker, which the sample policy allows.
-const POLICY = { VOLUME_POLICY_FILE: join(projectRoot, 'samples', 'policies', 'nagent.yaml') };
+const POLICY = {
+  VOLUME_POLICY_FILE: join(projectRoot, 'test', 'support', 'policies', 'untyped-hostpath.yaml'),
+};
 
 describe('AdmissionReview envelope', () => {
   const malformed: { name: string; body: unknown; message: RegExp }[] = [

@@ -40,7 +40,9 @@ const FIXTURES = [
 const ENV: Record<string, Record<string, string>> = {
   'label-stamping': { STAMP_LABELS: 'team=platform' },
   // The fixtures inject hostPath /usr/local/nagent4docker, which the sample policy allows.
-  'volume-extension': { VOLUME_POLICY_FILE: join(projectRoot, 'samples', 'policies', 'nagent.yaml') },
+  'volume-extension': {
+    VOLUME_POLICY_FILE: join(projectRoot, 'test', 'support', 'policies', 'untyped-hostpath.yaml'),
+  },
   'sidecar-injection': {
     SIDECAR_TEMPLATE_FILE: join(projectRoot, 'samples', 'sidecar-injection', 'template.yaml'),
   },

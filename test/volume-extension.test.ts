@@ -8,7 +8,9 @@ const knativePod = sharedFixture('knative-pod-netease-annotations.v1.json');
 const VOLUMES = 'knative.netease.dev/volumes';
 const MOUNTS = 'knative.netease.dev/volumeMounts';
 // The fixture injects hostPath /usr/local/nagent4docker, which the sample policy allows.
-const env = { VOLUME_POLICY_FILE: join(projectRoot, 'samples', 'policies', 'nagent.yaml') };
+// The fixture writes the design's hostPath without a type, which the sample policy refuses;
+// this test policy also lists the unset type "" (see the file).
+const env = { VOLUME_POLICY_FILE: join(projectRoot, 'test', 'support', 'policies', 'untyped-hostpath.yaml') };
 
 const userContainer = (pod: Json) => pod.spec.containers.find((c: Json) => c.name === 'user-container');
 const withVolumes = (volumes: unknown, mounts?: unknown) =>

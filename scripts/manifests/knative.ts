@@ -2,6 +2,7 @@
 // Scaling, resources, probes, labels and variables come from the function's func.yaml as
 // `npm run func-yaml` renders it, so `kubectl apply -k deploy/` and `func deploy` deploy the same
 // service.
+import { BODY_LIMIT, IN_FLIGHT_BODY_LIMIT } from '../../runtimes/settings.ts';
 import { describeConfig } from '../../shared/config.ts';
 import type { AnyMutation } from '../../shared/mutation.ts';
 import type { FuncYaml } from '../func-yaml.ts';
@@ -51,6 +52,13 @@ function scaleAnnotations(fn: FuncYaml): Record<string, string> {
 
 export const METRICS_PORT = 9464;
 
+/**
+ * Reviews one instance takes at once: as many bodies of the largest size as the process holds
+ * in flight (IN_FLIGHT_BODY_LIMIT / FUNC_BODY_LIMIT), so that the queue-proxy queues what
+ * would otherwise be refused with 503, and the memory limit covers the worst that gets in.
+ */
+export const CONTAINER_CONCURRENCY = IN_FLIGHT_BODY_LIMIT / BODY_LIMIT;
+
 export function knativeService(mutation: AnyMutation, settings: DeploySettings): Manifest {
   const fn = deployedFuncYaml(mutation.name);
   const { volumes, volumeMounts } = volumesOf(mutation.name, fn);
@@ -81,6 +89,7 @@ export function knativeService(mutation: AnyMutation, settings: DeploySettings):
           },
         },
         spec: {
+          containerConcurrency: CONTAINER_CONCURRENCY,
           automountServiceAccountToken: false,
           containers: [
             {
@@ -128,6 +137,10 @@ export function knativeService(mutation: AnyMutation, settings: DeploySettings):
           ' Never scale to zero: the apiserver would wait on a cold start inside timeoutSeconds.\n' +
           ' target-burst-capacity 0 keeps the activator out of the path while a pod is up.',
       },
+      {
+        path: ['spec', 'template', 'spec', 'containerConcurrency'],
+        beside: ` ${CONTAINER_CONCURRENCY} bodies of ${BODY_LIMIT / 1024 / 1024} MiB = IN_FLIGHT_BODY_LIMIT: the queue-proxy holds the rest`,
+      },
       { path: [...container, 'env'], before: configuration },
       {
         path: [...container, 'securityContext', 'runAsUser'],
@@ -135,7 +148,10 @@ export function knativeService(mutation: AnyMutation, settings: DeploySettings):
       },
       {
         path: [...container, 'resources'],
-        before: ' No CPU limit: throttling would add latency to every admission.',
+        before:
+          ' No CPU limit: throttling would add latency to every admission. The memory limit covers\n' +
+          ` the process (about 125 MiB) and ${CONTAINER_CONCURRENCY} reviews of ${BODY_LIMIT / 1024 / 1024} MiB in flight (IN_FLIGHT_BODY_LIMIT, a few times\n` +
+          ' their size while parsed): past that the runtime answers 503, it never grows further.',
       },
     ],
   };

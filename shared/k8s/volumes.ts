@@ -74,7 +74,8 @@ const filePath = z
   .string()
   .min(1, 'must not be empty')
   .pipe(descendingPath)
-  .refine((p) => !p.startsWith('..'), { message: 'must not start with ".."' });
+  // Like the apiserver, said only when the `..` element check has not said it already.
+  .refine((p) => hasBackstep(p) || !p.startsWith('..'), { message: 'must not start with ".."' });
 
 const keyToPath = z.strictObject({
   key: z.string().min(1),

@@ -381,6 +381,24 @@ const annotations: fc.Arbitrary<Record<string, Json>> = fc
     return out;
   });
 
+/**
+ * Quantities past what the limits allow or right at them: many digits, many trailing zeros,
+ * huge exponents. Edits drop them where quantities live (resources, allocatable, capacity),
+ * and anywhere else: no parser may take time that grows faster than the text.
+ */
+const hostileQuantity: fc.Arbitrary<string> = fc.oneof(
+  fc.nat({ max: 20_000 }).map((n) => `1${'0'.repeat(n)}`),
+  fc.nat({ max: 20_000 }).map((n) => `0.${'0'.repeat(n)}1`),
+  fc.constantFrom(
+    '9'.repeat(56),
+    '9'.repeat(57),
+    `${'9'.repeat(56)}e1000`,
+    '1e1001',
+    '1e-1000',
+    `${'7'.repeat(56)}Ei`,
+  ),
+);
+
 /** A random edit somewhere in a JSON document: walk `steps` down, then act. */
 interface Edit {
   steps: number[];
@@ -392,7 +410,11 @@ interface Edit {
 const edit: fc.Arbitrary<Edit> = fc.record({
   steps: fc.array(fc.nat(), { maxLength: 7 }),
   action: fc.constantFrom('delete', 'replace', 'wrap', 'stringify', 'nullify'),
-  value: fc.oneof(smallJson, fc.constantFrom(...NASTY_KEYS)),
+  value: fc.oneof(
+    { weight: 8, arbitrary: smallJson },
+    { weight: 4, arbitrary: fc.constantFrom(...NASTY_KEYS) },
+    { weight: 1, arbitrary: hostileQuantity },
+  ),
   root: fc.oneof(
     { weight: 1, arbitrary: fc.constant('review' as const) },
     { weight: 4, arbitrary: fc.constant('metadata' as const) },

@@ -102,7 +102,10 @@ export async function measure(runtime: RuntimeUnderTest) {
   const statuses: Record<string, number> = {};
   let slowest = 0;
   for (const answer of answers) {
-    const key = typeof answer === 'string' ? answer : String(statusOf(answer.text));
+    const key =
+      typeof answer === 'string'
+        ? answer
+        : `${statusOf(answer.text)} ${/"message":"(.{0,40})/.exec(answer.text)?.[1] ?? ''}`;
     statuses[key] = (statuses[key] ?? 0) + 1;
     if (typeof answer !== 'string') slowest = Math.max(slowest, answer.afterMs);
   }
@@ -112,8 +115,8 @@ export async function measure(runtime: RuntimeUnderTest) {
   const replies = await Promise.all(
     Array.from({ length: 48 }, () =>
       sendReview(runtime, body).then(
-        (r) => r.status,
-        () => 0,
+        (r) => `${r.status} ${String(r.json?.message ?? '').slice(0, 40)}`,
+        (error: Error) => `failed: ${error.message}`,
       ),
     ),
   );
