@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { labelKeyProblem } from '../../shared/k8s/names.ts';
+import { firstRuleFor, namespacePattern, refineFirstRuleWins } from '../../shared/k8s/namespace-rules.ts';
 import { describeIssues } from '../../shared/review.ts';
 
 /** The node labels users schedule by, set by the kubelet or the cloud provider. */
@@ -83,12 +84,6 @@ const ruleShape = {
   unprefixed: z.boolean().optional(),
 };
 
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const NAMESPACE_PREFIX = /^[a-z0-9-]*\*$/;
-const namespacePattern = z.string().refine((n) => NAMESPACE.test(n) || NAMESPACE_PREFIX.test(n), {
-  message: 'must be a namespace name or a name prefix ending in "*" (team-*)',
-});
-
 export const nodeSelectorPolicySchema = z
   .strictObject({
     default: z.strictObject(ruleShape).default({}),
@@ -96,22 +91,7 @@ export const nodeSelectorPolicySchema = z
       .array(z.strictObject({ namespaces: z.array(namespacePattern).min(1), ...ruleShape }))
       .default([]),
   })
-  .superRefine((policy, ctx) => {
-    const seen = new Map<string, number>();
-    for (const [i, rule] of policy.rules.entries()) {
-      for (const [j, pattern] of rule.namespaces.entries()) {
-        const first = seen.get(pattern);
-        if (first !== undefined && first !== i) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['rules', i, 'namespaces', j],
-            message: `"${pattern}" is already named by rules[${first}] (the first rule naming a namespace wins)`,
-          });
-        }
-        seen.set(pattern, first ?? i);
-      }
-    }
-  });
+  .superRefine(refineFirstRuleWins);
 
 type RuleInput = z.output<typeof nodeSelectorPolicySchema>['default'];
 
@@ -179,17 +159,9 @@ export function loadNodeSelectorPolicy(file: string, annotationPrefix: string): 
   }
 }
 
-function matches(pattern: string, namespace: string): boolean {
-  return pattern.endsWith('*') ? namespace.startsWith(pattern.slice(0, -1)) : pattern === namespace;
-}
-
 export function keyRuleFor(policy: NodeSelectorPolicy, namespace: string | undefined): KeyRule {
-  if (namespace) {
-    for (const rule of policy.rules) {
-      const pattern = rule.namespaces.find((p) => matches(p, namespace));
-      if (pattern !== undefined) return { ...rule, name: `${rule.name} (namespace "${pattern}")` };
-    }
-  }
+  const named = firstRuleFor(policy.rules, namespace);
+  if (named) return { ...named.rule, name: `${named.rule.name} (namespace "${named.pattern}")` };
   return policy.default;
 }
 

@@ -19,6 +19,7 @@ import { posix } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { describeIssues } from '../review.ts';
+import { firstRuleFor, namespacePattern, refineFirstRuleWins } from './namespace-rules.ts';
 import {
   HOST_PATH_TYPES,
   type HostPathType,
@@ -97,12 +98,6 @@ const ruleShape = {
   hostPath: z.array(hostPathRuleSchema).default([]),
 };
 
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const NAMESPACE_PREFIX = /^[a-z0-9-]*\*$/;
-const namespacePattern = z.string().refine((n) => NAMESPACE.test(n) || NAMESPACE_PREFIX.test(n), {
-  message: 'must be a namespace name or a name prefix ending in "*" (team-*)',
-});
-
 export const volumePolicySchema = z
   .strictObject({
     default: z.strictObject(ruleShape).default({
@@ -114,22 +109,7 @@ export const volumePolicySchema = z
       .array(z.strictObject({ namespaces: z.array(namespacePattern).min(1), ...ruleShape }))
       .default([]),
   })
-  .superRefine((policy, ctx) => {
-    const seen = new Map<string, number>();
-    for (const [i, rule] of policy.rules.entries()) {
-      for (const [j, pattern] of rule.namespaces.entries()) {
-        const first = seen.get(pattern);
-        if (first !== undefined && first !== i) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['rules', i, 'namespaces', j],
-            message: `"${pattern}" is already named by rules[${first}] (the first rule naming a namespace wins)`,
-          });
-        }
-        seen.set(pattern, first ?? i);
-      }
-    }
-  });
+  .superRefine(refineFirstRuleWins);
 
 export type VolumePolicy = z.output<typeof volumePolicySchema>;
 export type HostPathRule = VolumePolicy['default']['hostPath'][number];
@@ -164,19 +144,9 @@ export function loadVolumePolicy(file: string): VolumePolicy {
   return result.data;
 }
 
-function matches(pattern: string, namespace: string): boolean {
-  return pattern.endsWith('*') ? namespace.startsWith(pattern.slice(0, -1)) : pattern === namespace;
-}
-
 export function ruleFor(policy: VolumePolicy, namespace: string | undefined): AppliedRule {
-  if (namespace) {
-    for (const [i, rule] of policy.rules.entries()) {
-      const pattern = rule.namespaces.find((p) => matches(p, namespace));
-      if (pattern !== undefined) {
-        return { ...rule, name: `rule rules[${i}] (namespace "${pattern}")` };
-      }
-    }
-  }
+  const named = firstRuleFor(policy.rules, namespace);
+  if (named) return { ...named.rule, name: `rule rules[${named.index}] (namespace "${named.pattern}")` };
   return { ...policy.default, name: 'default rule' };
 }
 
