@@ -52,6 +52,8 @@ interface Command {
   args: string[];
   /** The file a `<` redirection reads. */
   stdin?: string;
+  /** Folders earlier commands of the same block wrote (`--out DIR`, `mkdir DIR`). */
+  written: string[];
 }
 
 /** The code a reader would paste: fenced shell blocks, indented blocks, tool-led inline code. */
@@ -148,6 +150,7 @@ export function commandsOf(doc: string, block: string): Command[] {
   }
   const tokens = tokenize(lines.join('\n').replace(/<<-?\s*'?\w+'?/g, ''));
   const commands: Command[] = [];
+  const written: string[] = [];
   const loops: { variable: string; values: string[]; body: string[][] }[] = [];
   let current: string[] = [];
   const flush = () => {
@@ -172,8 +175,21 @@ export function commandsOf(doc: string, block: string): Command[] {
       stdin = substituted[redirect + 1];
       substituted.splice(redirect, 2);
     }
-    if (substituted.length > 0)
-      commands.push({ doc, text: words.join(' '), env, args: substituted, ...(stdin ? { stdin } : {}) });
+    if (substituted.length === 0) return;
+    commands.push({
+      doc,
+      text: words.join(' '),
+      env,
+      args: substituted,
+      written: [...written],
+      ...(stdin ? { stdin } : {}),
+    });
+    substituted.forEach((word, at) => {
+      const next = substituted[at + 1];
+      if (word === '--out' && next) written.push(next);
+      if (word.startsWith('--out=')) written.push(word.slice('--out='.length));
+    });
+    if (substituted[0] === 'mkdir') written.push(...substituted.slice(1).filter((w) => !w.startsWith('-')));
   };
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] as string;
@@ -210,6 +226,10 @@ const toolOf = (c: Command) => (c.args[0] === 'npx' ? `npx ${c.args[1]}` : (c.ar
 
 const placeholder = (value: string) => /<[^>]*>|\.\.\.|\$/.test(value);
 
+/** A path inside a folder an earlier command of the block wrote. */
+const writtenBefore = (command: Command, path: string) =>
+  command.written.some((dir) => path === dir || path.startsWith(`${dir.replace(/\/$/, '')}/`));
+
 /** Problems with the files and folders a command names. */
 function pathProblems(command: Command): string[] {
   const problems: string[] = [];
@@ -220,7 +240,8 @@ function pathProblems(command: Command): string[] {
       .replace(/^@/, '')
       .replace(/^--[\w-]+=/, '')
       .replace(/^[\w.-]+=(?=[\w./])/, '');
-    if (placeholder(raw) || GENERATED.test(raw) || !REPO_PATH.test(raw)) continue;
+    if (placeholder(raw) || GENERATED.test(raw) || writtenBefore(command, raw) || !REPO_PATH.test(raw))
+      continue;
     const onDisk = raw.startsWith('../shared/')
       ? join(sharedDir, raw.slice('../shared/'.length))
       : join(projectRoot, raw);
@@ -311,6 +332,7 @@ function kubectlProblems(command: Command): string[] {
       next !== '-' &&
       !/^https?:/.test(next) &&
       !GENERATED.test(next) &&
+      !writtenBefore(command, next) &&
       !existsSync(join(projectRoot, next))
     )
       problems.push(`kubectl -f ${next}: no such file`);
@@ -460,6 +482,14 @@ describe('the command checks themselves', () => {
     assert.match(check('func deploy --name x').join(), /no flag --name/);
     assert.match(check('func deploy --path functions/nope --build=false').join(), /no func.yaml/);
     assert.match(check('func invoke --file samples/none.json').join(), /no such file/);
+  });
+  it('know the folders an earlier command of the block wrote, and only those', () => {
+    assert.deepEqual(check('npm run manifests -- --out my-hooks\nkubectl apply -f my-hooks/webhooks.yaml'), []);
+    assert.match(check('kubectl apply -f my-hooks/webhooks.yaml').join(), /no such file/);
+    assert.match(
+      check('kubectl apply -f my-hooks/webhooks.yaml\nnpm run manifests -- --out my-hooks').join(),
+      /no such file/,
+    );
   });
   it('unroll loops and check the names and files in them', () => {
     assert.match(
