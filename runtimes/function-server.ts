@@ -77,6 +77,7 @@ export async function startFunctionServer(options: FunctionServerOptions = {}): 
   };
   const limit = (settings.bodyLimit / 1024 / 1024).toFixed(1);
   process.stdout.write(`${name}: listening on port ${address.port} (body limit ${limit} MiB)\n`);
+  log.info(`serving ${name} on ${running.url} (GET ${Object.keys(PROBE_PATHS).join(', ')})`);
   if (options.handleSignals ?? true) stopOnSignals(running.stop, log);
   return running;
 }
