@@ -24,6 +24,8 @@ const LARGE_CASE = 'knative-1mib';
 
 /** What a deployed instance runs: the image's command (deploy/, OpenFaaS) and npm start (func deploy). */
 export const DEPLOYED_TARGETS: readonly string[] = ['image', 'npm-start'];
+/** The same two commands as they were before the bundle (on request): judged alike, to compare. */
+export const BEFORE_TARGETS: readonly string[] = ['before-image', 'before-npm-start'];
 
 export const LIMITS = {
   warmStartMs: 150,
@@ -57,7 +59,7 @@ export function evaluateGoals(
   const goals: GoalResult[] = [];
   const present = new Set(rows.map((r) => r.target));
   const go = rows.find((r) => r.target === 'go-webhook' && r.case === CASE && r.function === FUNCTION);
-  for (const target of DEPLOYED_TARGETS.filter((t) => present.has(t))) {
+  for (const target of [...DEPLOYED_TARGETS, ...BEFORE_TARGETS].filter((t) => present.has(t))) {
     const row = (benchCase: string, tracing: 'on' | 'off') =>
       rows.find(
         (r) =>

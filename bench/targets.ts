@@ -282,6 +282,52 @@ export const targets: readonly Target[] = [
       url: (port) => `http://127.0.0.1:${port}/`,
     }),
   },
+  // The deployed commands before the bundle (commit a988f58), to set before against after in
+  // one run: npm start ran the TypeScript sources under faas-js-runtime, the image the tsc
+  // output of the OpenFaaS server, every function loaded.
+  {
+    name: 'before-npm-start',
+    description:
+      'npm start before the bundle: node --max-semi-space-size=8 runtimes/start.ts (TypeScript stripped at start), FUNCTION under faas-js-runtime',
+    scheme: 'http',
+    serves: 'one-function',
+    traced: true,
+    onRequest: true,
+    command: (context) => ({
+      argv: [node, '--max-semi-space-size=8', join(projectRoot, 'runtimes', 'start.ts')],
+      env: { ...deployedFunctionEnv(context), FUNC_PORT: '0' },
+      listening: /faas-js-runtime listening on port (\d+)/,
+      url: (port) => `http://127.0.0.1:${port}/`,
+    }),
+  },
+  {
+    name: 'before-image',
+    description:
+      "the image's command before the bundle: node --enable-source-maps --max-semi-space-size=8 dist/runtimes/openfaas.js (tsc output)",
+    scheme: 'http',
+    serves: 'one-function',
+    traced: true,
+    onRequest: true,
+    prepare(log) {
+      log('before-image: tsc -p tsconfig.build.json (dist/)');
+      execFileSync(
+        node,
+        [join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+        { cwd: projectRoot, stdio: ['ignore', 'ignore', 'inherit'] },
+      );
+    },
+    command: (context) => ({
+      argv: [
+        node,
+        '--enable-source-maps',
+        '--max-semi-space-size=8',
+        join(projectRoot, 'dist', 'runtimes', 'openfaas.js'),
+      ],
+      env: { ...deployedFunctionEnv(context), NODE_ENV: 'production' },
+      listening: /openfaas: serving .* on http:\/\/127\.0\.0\.1:(\d+)/,
+      url: (port) => `http://127.0.0.1:${port}/`,
+    }),
+  },
   {
     name: 'go-webhook',
     description:
