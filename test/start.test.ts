@@ -90,7 +90,8 @@ describe('npm start', () => {
         body: JSON.stringify(review),
       });
       assert.equal(response.status, 413);
-      assert.match((await response.json()).message, /body over the limit of 4096 bytes/);
+      const answer = (await response.json()) as { message: string };
+      assert.match(answer.message, /body over the limit of 4096 bytes/);
     } finally {
       await server.stop();
     }
