@@ -37,6 +37,7 @@ USER 1000:1000
 EXPOSE 8080
 # No HEALTHCHECK: OpenFaaS and Kubernetes probe the health paths themselves.
 # dist/server/image.mjs: FUNCTION's function on Node's HTTP server (runtimes/image.ts). A 1 MB
-# young generation and no Maglev tier keep the process under 80 MB under load, at no measured
-# cost in CPU per review (docs/bench.md); npm start runs with the same flags.
+# young generation and no Maglev tier (its compilations leave memory freed but not returned)
+# keep the process near 80 MB under load instead of 100-120 MB (docs/knative.md); npm start
+# runs with the same flags.
 CMD ["node", "--max-semi-space-size=1", "--no-maglev", "dist/server/image.mjs"]
