@@ -52,7 +52,7 @@ function withFaasNames(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 export async function startFunctionServer(options: FunctionServerOptions = {}): Promise<FunctionServer> {
   const env = options.env ?? process.env;
   const log = options.log ?? stderrLogger;
-  const settings = readEnvConfig('faas-admission: invalid configuration', settingsSchema, withFaasNames(env));
+  const settings = readEnvConfig('server: invalid configuration', settingsSchema, withFaasNames(env));
   const served = await selectedFunction(env);
   const name = served.mutation.name;
   await startTelemetry({ serviceName: name });

@@ -104,6 +104,7 @@ export async function bundle(outdir = join(root, 'dist', 'server')): Promise<str
 }
 
 if (import.meta.main) {
-  const files = await bundle(process.argv[2] ? resolve(process.argv[2]) : undefined);
-  process.stdout.write(`bundle: ${files.length} files in ${relative(root, dirname(files[0] ?? '.'))}\n`);
+  const outdir = resolve(process.argv[2] ?? join(root, 'dist', 'server'));
+  const files = await bundle(outdir);
+  process.stdout.write(`bundle: ${files.length} files in ${relative(root, outdir) || '.'}\n`);
 }
