@@ -98,8 +98,22 @@ export function goalsTable(result: BenchResult): string {
       g.goal,
       g.where,
       g.measured === null ? 'n/a' : `${g.measured} ${g.unit}`,
-      `${g.unit === '×' ? '≥' : '≤'} ${g.limit} ${g.unit}`,
+      `${g.atLeast ? '≥' : '≤'} ${g.limit} ${g.unit}`,
       g.pass === null ? 'n/a' : g.pass ? 'pass' : 'MISS',
+    ]),
+  );
+}
+
+export function topologyTable(result: BenchResult): string {
+  return table(
+    ['topology', 'processes', 'memory MB', 'p50 ms', 'p99 ms', 'from'],
+    result.topology.map((t) => [
+      t.topology,
+      String(t.processes),
+      fixed(t.memoryMb, 0),
+      fixed(t.p50Ms, 2),
+      fixed(t.p99Ms, 2),
+      t.where,
     ]),
   );
 }
@@ -124,7 +138,10 @@ export function report(result: BenchResult): string {
     'In process (body text to reply text, no HTTP)',
     result.inProcess.length ? inProcessTable(result) : '(skipped)',
     '',
-    'Goals (issue 5; a miss is reported, not a failure)',
+    'Topology (peak RSS under load added up; latency of one review at 16 connections, Knative review, tracing off)',
+    result.topology.length ? topologyTable(result) : '(no deployed or standalone row)',
+    '',
+    'Targets (issue 16; a miss is reported, not a failure)',
     goalsTable(result),
   ].join('\n');
 }

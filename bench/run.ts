@@ -5,9 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { functions as allFunctions } from '../functions/index.ts';
 import { projectRoot } from '../test/support/apiserver.ts';
 import { type BenchCase, benchCases } from './cases.ts';
-import { evaluateGoals, type GoalResult } from './goals.ts';
+import { evaluateGoals, type GoalResult, type TopologyRow, topology } from './goals.ts';
 import { type InProcessResult, measureInProcess } from './in-process.ts';
 import { type HttpRow, type MeasureOptions, measureRun, type Run, runsOf } from './measure.ts';
 import { startOtlpSink } from './otlp-sink.ts';
@@ -58,6 +59,8 @@ export interface BenchResult {
   http: HttpRow[];
   inProcess: InProcessResult[];
   goals: GoalResult[];
+  /** Every function one pod each against one pod serving all: memory and latency. */
+  topology: TopologyRow[];
 }
 
 const loadAverageNow = () => loadavg().map((l) => Math.round(l * 100) / 100);
@@ -128,7 +131,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   if (functions.length === 0) throw new Error(`no function named ${options.functions.join(', ')}`);
 
   await assertWrkInstalled();
-  for (const target of chosen) target.prepare?.(options.log);
+  for (const target of chosen) await target.prepare?.(options.log);
   const workDir = mkdtempSync(join(tmpdir(), 'faas-admission-bench-'));
   const otlp = await startOtlpSink();
   const http: HttpRow[] = [];
@@ -195,5 +198,6 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     http,
     inProcess,
     goals: evaluateGoals(http, starts, inProcess),
+    topology: topology(http, allFunctions.size),
   };
 }

@@ -30,7 +30,8 @@ export interface RunningServer {
   readonly firstReply: Reply;
 }
 
-const START_TIMEOUT_MS = 20_000;
+// Long: on a busy machine a start can take seconds; a start that never answers still fails.
+const START_TIMEOUT_MS = 60_000;
 const POLL_INTERVAL_MS = 5;
 
 /** POSTs `body` once on a fresh connection (trusting `ca` for HTTPS); rejects when nothing listens yet. */

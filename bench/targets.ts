@@ -73,7 +73,7 @@ export interface Target {
   /** Only these functions (a baseline written for just them); omitted: every function. */
   readonly functions?: readonly string[];
   /** Run once before the target's first process (a build). */
-  prepare?(log: (line: string) => void): void;
+  prepare?(log: (line: string) => void): void | Promise<void>;
   command(context: TargetContext): ServerCommand;
 }
 
@@ -129,7 +129,7 @@ function npmStart(): string[] {
   return nodeCommand(String(pkg.scripts.start).split(/\s+/), 'package.json scripts.start');
 }
 
-/** The OpenFaaS image's command (the Dockerfile's CMD). */
+/** The image's command (the Dockerfile's CMD). */
 function imageCommand(): string[] {
   const cmd = readFileSync(join(projectRoot, 'Dockerfile'), 'utf8')
     .split('\n')
@@ -194,6 +194,29 @@ export const floors: Record<Scheme, Target> = {
   },
 };
 
+/** `npm run build`'s bundle (dist/server/), which npm start and the image run: made once per bench. */
+let bundled = false;
+async function bundleOnce(log: (line: string) => void): Promise<void> {
+  if (bundled) return;
+  log('dist/server: node scripts/bundle.ts (what npm run build makes for npm start and the image)');
+  const { bundle } = await import('../scripts/bundle.ts');
+  await bundle();
+  bundled = true;
+}
+
+/** One function as deployed: FUNCTION, its configuration, telemetry as deployed, plain HTTP. */
+function deployedFunctionEnv(context: TargetContext): Record<string, string> {
+  return {
+    ...functionsEnv(context),
+    ...telemetryEnv(context),
+    FUNCTION: context.functions[0]?.name ?? '',
+    HOST: '127.0.0.1',
+    PORT: '0',
+  };
+}
+
+const FUNCTION_LISTENING = /: listening on port (\d+) \(body limit/;
+
 export const targets: readonly Target[] = [
   {
     name: 'standalone',
@@ -201,6 +224,7 @@ export const targets: readonly Target[] = [
     scheme: 'https',
     serves: 'every-function',
     traced: true,
+    prepare: bundleOnce,
     command: (context) => ({
       argv: npmStart(),
       env: {
@@ -214,53 +238,92 @@ export const targets: readonly Target[] = [
     }),
   },
   {
-    name: 'faas-js-runtime',
+    name: 'image',
     description:
-      'npm start with FUNCTION set: one function under faas-js-runtime, plain HTTP (TLS ends at the proxy in front)',
+      "the image's command (Dockerfile CMD, what deploy/ runs under Knative and stack.yml under OpenFaaS): one function on Node's HTTP server, plain HTTP (TLS ends at the proxy in front)",
     scheme: 'http',
     serves: 'one-function',
     traced: true,
+    prepare: bundleOnce,
+    command: (context) => ({
+      argv: imageCommand(),
+      env: { ...deployedFunctionEnv(context), NODE_ENV: 'production' },
+      listening: FUNCTION_LISTENING,
+      url: (port) => `http://127.0.0.1:${port}/`,
+    }),
+  },
+  {
+    name: 'npm-start',
+    description:
+      "npm start with FUNCTION set, as the Node buildpack (func deploy) runs it: one function on Node's HTTP server, plain HTTP",
+    scheme: 'http',
+    serves: 'one-function',
+    traced: true,
+    prepare: bundleOnce,
     command: (context) => ({
       argv: npmStart(),
-      env: {
-        ...functionsEnv(context),
-        ...telemetryEnv(context),
-        FUNCTION: context.functions[0]?.name ?? '',
-        FUNC_PORT: '0',
-      },
+      env: deployedFunctionEnv(context),
+      listening: FUNCTION_LISTENING,
+      url: (port) => `http://127.0.0.1:${port}/`,
+    }),
+  },
+  {
+    name: 'faas-js-runtime',
+    description:
+      'npm start with FUNCTION and FUNCTION_SERVER=faas-js-runtime: one function under faas-js-runtime, plain HTTP',
+    scheme: 'http',
+    serves: 'one-function',
+    traced: true,
+    prepare: bundleOnce,
+    command: (context) => ({
+      argv: npmStart(),
+      env: { ...deployedFunctionEnv(context), FUNCTION_SERVER: 'faas-js-runtime', FUNC_PORT: '0' },
+      listening: /faas-js-runtime listening on port (\d+)/,
+      url: (port) => `http://127.0.0.1:${port}/`,
+    }),
+  },
+  // The deployed commands before the bundle (commit a988f58), to set before against after in
+  // one run: npm start ran the TypeScript sources under faas-js-runtime, the image the tsc
+  // output of the OpenFaaS server, every function loaded.
+  {
+    name: 'before-npm-start',
+    description:
+      'npm start before the bundle: node --max-semi-space-size=8 runtimes/start.ts (TypeScript stripped at start), FUNCTION under faas-js-runtime',
+    scheme: 'http',
+    serves: 'one-function',
+    traced: true,
+    onRequest: true,
+    command: (context) => ({
+      argv: [node, '--max-semi-space-size=8', join(projectRoot, 'runtimes', 'start.ts')],
+      env: { ...deployedFunctionEnv(context), FUNC_PORT: '0' },
       listening: /faas-js-runtime listening on port (\d+)/,
       url: (port) => `http://127.0.0.1:${port}/`,
     }),
   },
   {
-    name: 'openfaas',
+    name: 'before-image',
     description:
-      "the OpenFaaS image's command: compiled JavaScript (npm run build), one function, plain HTTP (TLS ends at the proxy in front)",
+      "the image's command before the bundle: node --enable-source-maps --max-semi-space-size=8 dist/runtimes/openfaas.js (tsc output)",
     scheme: 'http',
     serves: 'one-function',
     traced: true,
     onRequest: true,
     prepare(log) {
-      log('openfaas: npm run build (dist/)');
+      log('before-image: tsc -p tsconfig.build.json (dist/)');
       execFileSync(
         node,
         [join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-        {
-          cwd: projectRoot,
-          stdio: ['ignore', 'ignore', 'inherit'],
-        },
+        { cwd: projectRoot, stdio: ['ignore', 'ignore', 'inherit'] },
       );
     },
     command: (context) => ({
-      argv: imageCommand(),
-      env: {
-        ...functionsEnv(context),
-        ...telemetryEnv(context),
-        FUNCTION: context.functions[0]?.name ?? '',
-        NODE_ENV: 'production',
-        HOST: '127.0.0.1',
-        PORT: '0',
-      },
+      argv: [
+        node,
+        '--enable-source-maps',
+        '--max-semi-space-size=8',
+        join(projectRoot, 'dist', 'runtimes', 'openfaas.js'),
+      ],
+      env: { ...deployedFunctionEnv(context), NODE_ENV: 'production' },
       listening: /openfaas: serving .* on http:\/\/127\.0\.0\.1:(\d+)/,
       url: (port) => `http://127.0.0.1:${port}/`,
     }),

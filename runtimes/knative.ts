@@ -18,7 +18,7 @@ let served: LoadedMutation | undefined;
 
 /** Picks the function, reads its configuration and starts telemetry, once; a ConfigError stops the start. */
 export async function init(): Promise<void> {
-  const selected = selectedFunction();
+  const selected = await selectedFunction();
   await startTelemetry({ serviceName: selected.mutation.name });
   served = selected;
 }

@@ -88,7 +88,14 @@ const tracked = execFileSync('git', ['ls-files'], { cwd: projectRoot, encoding: 
   .split('\n')
   .filter(Boolean);
 const NEEDED_DIRS = ['shared', 'functions', 'runtimes', 'cli'];
-const NEEDED_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
+const NEEDED_FILES = [
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  // `npm run build` bundles the servers with it.
+  'scripts/bundle.ts',
+];
 const needed = tracked.filter(
   (file) => NEEDED_FILES.includes(file) || NEEDED_DIRS.some((dir) => file.startsWith(`${dir}/`)),
 );

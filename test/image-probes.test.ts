@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
+import { bundle } from '../scripts/bundle.ts';
 import { apiserverVerdict, projectRoot, sharedDir } from './support/apiserver.ts';
 import type { Json } from './support/reviews.ts';
 import { call, postReview, type RunningEntry, startEntry, temporaryDirectory } from './support/runtimes.ts';
@@ -104,6 +105,8 @@ describe('the image as the Dockerfile builds and starts it', () => {
     const tsc = join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc');
     const build = ['-p', 'tsconfig.build.json', '--outDir', join(app.dir, 'dist'), '--noCheck'];
     await run(process.execPath, [tsc, ...build], { cwd: projectRoot });
+    // The rest of `npm run build`: the servers' bundle, which the CMD runs.
+    await bundle(join(app.dir, 'dist', 'server'));
     const [node, ...args] = cmd;
     assert.equal(node, 'node', 'CMD runs node');
     // The Dockerfile's ENV, except the port: this machine's 8080 may be taken, so the image's
@@ -111,7 +114,7 @@ describe('the image as the Dockerfile builds and starts it', () => {
     server = await startEntry(
       resolve(app.dir, args.at(-1) ?? ''),
       { ...functionEnv, ...env, PORT: '0', HOST: '127.0.0.1' },
-      /openfaas: serving .* on (http:\/\/\S+)/,
+      /serving .* on (http:\/\/\S+)/,
       'stderr',
       args.slice(0, -1),
     );

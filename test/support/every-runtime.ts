@@ -1,8 +1,10 @@
 // Each runtime's entry point as a child process serving one function, the way it is deployed:
 // faas-js-runtime (`npm start` with FUNCTION, what Knative runs), the OpenFaaS server (plain
-// HTTP) and the standalone HTTPS server. For tests of what every runtime must do alike.
+// HTTP), the standalone HTTPS server, and the image's command on the bundle (`deployed`: one
+// function on Node's HTTP server, what deploy/ runs). For tests of what every runtime must do alike.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bundle } from '../../scripts/bundle.ts';
 import {
   call,
   OPENFAAS,
@@ -13,7 +15,7 @@ import {
   temporaryDirectory,
 } from './runtimes.ts';
 
-export const RUNTIMES = ['knative', 'openfaas', 'standalone'] as const;
+export const RUNTIMES = ['knative', 'openfaas', 'standalone', 'deployed'] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
 
 export interface RuntimeUnderTest {
@@ -41,6 +43,18 @@ export async function startRuntime(
       /faas-js-runtime listening on port (\d+)/,
       'stdout',
       ['--max-semi-space-size=8'],
+    );
+    return described(name, entry, `http://127.0.0.1:${entry.url}/`);
+  }
+  if (name === 'deployed') {
+    // The image's command on the bundle (dist/server/, made fresh here unless `root` has one).
+    if (!root) await bundle();
+    const entry = await startEntry(
+      at('dist/server/image.mjs'),
+      { ...base, PORT: '0', HOST: '127.0.0.1' },
+      /label-stamping: listening on port (\d+)/,
+      'stdout',
+      ['--max-semi-space-size=1', '--no-maglev'],
     );
     return described(name, entry, `http://127.0.0.1:${entry.url}/`);
   }
