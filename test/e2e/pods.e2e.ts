@@ -22,7 +22,7 @@ import {
   startSuite,
 } from '../support/e2e.ts';
 import type { TappedReview } from '../support/review-tap.ts';
-import { checkStandIn, differences, isDefaulted } from '../support/stand-in.ts';
+import { checkStandIn, differences, explainedByApiserver } from '../support/stand-in.ts';
 import {
   AGENT_DIR,
   agentVolumes,
@@ -395,14 +395,14 @@ describe('pod functions through the real apiserver', () => {
     );
     for (const d of found) {
       t.diagnostic(d);
-      console.log(`stand-in difference${isDefaulted(d) ? ' (apiserver default)' : ''}: ${d}`);
+      console.log(`stand-in difference${explainedByApiserver(d) ? ' (the apiserver’s own)' : ''}: ${d}`);
     }
     assert.ok(calls >= checked.length);
     assert.deepEqual(all.verdict, []);
     // Defaults the apiserver fills in after a patch are expected (admission-check does not
     // default); any other difference is a disagreement about the reply.
     assert.deepEqual(
-      [...all.chain, ...all.stored].filter((d) => !isDefaulted(d)),
+      [...all.chain, ...all.stored].filter((d) => !explainedByApiserver(d)),
       [],
     );
   });

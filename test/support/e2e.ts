@@ -312,7 +312,9 @@ export interface Registration {
 export function generatedWebhooks(registration: Registration): Json[] {
   const settings: DeploySettings = {
     ...defaultSettings,
-    caBundle: Buffer.from(registration.caPems.join('')).toString('base64'),
+    // The development CA's PEM has no final newline: joined as is, the second block would start
+    // on the first one's END line and Go's PEM reader would drop the first.
+    caBundle: Buffer.from(registration.caPems.map((pem) => `${pem.trimEnd()}\n`).join('')).toString('base64'),
     endpoint: registration.endpoint,
     ...(registration.endpointByFunction && { endpointByFunction: registration.endpointByFunction }),
     kubernetesVersion: KUBERNETES_VERSION,
