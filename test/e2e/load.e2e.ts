@@ -88,7 +88,9 @@ describe('load through the real apiserver', () => {
     for (const fn of FUNCTIONS) {
       const url = fn === 'label-stamping' ? suite.fronted?.metricsUrl : suite.standalone.metricsUrl;
       assert.ok(url, `${fn} serves metrics`);
-      counts[fn] = await metricSum(url, 'admission_review_duration_count', { admission_function: fn });
+      counts[fn] = await metricSum(url, 'admission_review_duration_seconds_count', {
+        admission_function: fn,
+      });
     }
     return counts;
   }
