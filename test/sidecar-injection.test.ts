@@ -135,6 +135,74 @@ describe('sidecar-injection', () => {
     assert.deepEqual(second.patch, []);
   });
 
+  // On a reinvocation the apiserver has re-run its in-tree plugins: the ServiceAccount plugin
+  // mounted the token into the injected containers too (seen on kube-apiserver 1.20.2).
+  const tokenMounted = (object: Json, volume: string) => {
+    for (const container of [...object.spec.containers, ...(object.spec.initContainers ?? [])]) {
+      container.volumeMounts ??= [];
+      const mounts = container.volumeMounts;
+      if (!mounts.some((m: Json) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount'))
+        mounts.push({
+          name: volume,
+          readOnly: true,
+          mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+        });
+    }
+  };
+  const reinvoked = (first: Json, edit: (object: Json) => void) =>
+    edited(pod, (_object, request) => {
+      request.object = structuredClone(first);
+      edit(request.object);
+    });
+
+  it('changes nothing on a reinvocation after the ServiceAccount plugin mounted the token into its sidecar', async () => {
+    const first = await judged(NAME, pod, env, viaNamespace);
+    // 1.21+: the projected kube-api-access volume the sample pod has.
+    const projected = await judged(
+      NAME,
+      reinvoked(first.object, (o) => tokenMounted(o, 'kube-api-access-7x2kq')),
+      env,
+      viaNamespace,
+    );
+    assert.equal(projected.denial, undefined, projected.denial);
+    assert.deepEqual(projected.patch, []);
+    // 1.20: the token Secret, mounted as a volume named after it.
+    const secret = await judged(
+      NAME,
+      reinvoked(first.object, (o) => {
+        o.spec.volumes.push({
+          name: 'default-token-v2j6m',
+          secret: { secretName: 'default-token-v2j6m', defaultMode: 420 },
+        });
+        tokenMounted(o, 'default-token-v2j6m');
+      }),
+      env,
+      viaNamespace,
+    );
+    assert.equal(secret.denial, undefined, secret.denial);
+    assert.deepEqual(secret.patch, []);
+  });
+
+  it('still refuses a sidecar with an extra mount at the token path of a volume that holds no token', async () => {
+    const first = await judged(NAME, pod, env, viaNamespace);
+    for (const volume of [
+      { name: 'host', hostPath: { path: '/' } },
+      { name: 'other-secret', secret: { secretName: 'db-password' } },
+    ]) {
+      const result = await judged(
+        NAME,
+        reinvoked(first.object, (o) => {
+          o.spec.volumes.push(volume);
+          tokenMounted(o, volume.name);
+        }),
+        env,
+        viaNamespace,
+      );
+      assert.equal(result.reply.response.status?.code, 409, volume.name);
+      assert.match(result.reply.response.status?.message ?? '', /different definition \(volumeMounts/);
+    }
+  });
+
   const skips: { name: string; review: Json; env?: Record<string, string> }[] = [
     { name: 'a pod annotated "false"', review: sample('sidecar-injection/pod-opted-out.json') },
     {

@@ -133,3 +133,51 @@ function isDeepEqual(a: unknown, b: unknown): boolean {
       isDeepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
   );
 }
+
+/** Where the ServiceAccount admission plugin mounts the API token into every container. */
+export const TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+interface Mount {
+  name?: unknown;
+  mountPath?: unknown;
+  readOnly?: unknown;
+}
+interface Volume {
+  name?: unknown;
+  secret?: { secretName?: unknown };
+  projected?: { sources?: { serviceAccountToken?: unknown }[] };
+}
+
+/** A volume the ServiceAccount plugin adds: the token Secret (1.20) or kube-api-access (1.21+). */
+function isTokenVolume(volume: Volume | undefined): boolean {
+  if (!volume) return false;
+  if (volume.secret) return volume.secret.secretName === volume.name;
+  return (volume.projected?.sources ?? []).some((source) => source.serviceAccountToken !== undefined);
+}
+
+/**
+ * The pod's container without the token mount the apiserver appended to it, when the template's
+ * container mounts nothing there. On a reinvocation the apiserver has run every in-tree mutating
+ * plugin again, and the ServiceAccount plugin mounted the token into the injected container too
+ * (last, `{name, readOnly: true, mountPath}`, a token volume of the pod): without this the
+ * function would refuse its own sidecar. Any other extra mount still makes it a different item.
+ */
+export function withoutTokenMount<T extends { volumeMounts?: Mount[] }>(
+  wanted: { volumeMounts?: Mount[] },
+  present: T,
+  volumes: readonly Volume[],
+): T {
+  if ((wanted.volumeMounts ?? []).some((m) => m.mountPath === TOKEN_MOUNT_PATH)) return present;
+  const mounts = present.volumeMounts ?? [];
+  const last = mounts.at(-1);
+  const added =
+    last !== undefined &&
+    Object.keys(last).length === 3 &&
+    last.mountPath === TOKEN_MOUNT_PATH &&
+    last.readOnly === true &&
+    isTokenVolume(volumes.find((v) => v.name === last.name));
+  if (!added) return present;
+  const { volumeMounts: _, ...rest } = present;
+  const kept = mounts.slice(0, -1);
+  return (kept.length > 0 || wanted.volumeMounts ? { ...rest, volumeMounts: kept } : rest) as T;
+}

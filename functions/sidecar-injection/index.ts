@@ -13,7 +13,7 @@ import { annotation } from '../../shared/k8s/annotations.ts';
 import { labelKeyProblem } from '../../shared/k8s/names.ts';
 import { defineMutation, deny } from '../../shared/mutation.ts';
 import { log } from '../../shared/telemetry/log.ts';
-import { containerDefaults, itemDifference, volumeDefaults } from './defaults.ts';
+import { containerDefaults, itemDifference, volumeDefaults, withoutTokenMount } from './defaults.ts';
 import { loadSidecarTemplate, type SidecarTemplate, type TemplateList } from './template.ts';
 
 const config = z
@@ -149,7 +149,9 @@ export default defineMutation({
           return deny(`${where}: the pod already has a container named "${container.name}" in ${other}`, 409);
         }
         const present = containers(list).find((c) => c.name === container.name);
-        const difference = present && itemDifference(container, present, containerDefaults);
+        const difference =
+          present &&
+          itemDifference(container, withoutTokenMount(container, present, volumes()), containerDefaults);
         if (difference) {
           return deny(
             `${where}: the pod already has a container named "${container.name}" with a different definition (${difference})`,

@@ -4,7 +4,7 @@
 // stored pod must carry every mutation, none lost or refused, and each function's own
 // histogram must count exactly the calls the apiserver's metrics say it made.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,19 +12,14 @@ import {
   type Cluster,
   createDeployment,
   createNamespace,
-  createWebhookNamespace,
   eventsOf,
   eventually,
-  type FrontedFunction,
   type Json,
-  labelExistingNamespaces,
   metricSum,
   podsOf,
   registerWebhooks,
-  type StandaloneFunctions,
-  startCluster,
-  startFunctionBehindNginx,
-  startStandaloneFunctions,
+  type Suite,
+  startSuite,
 } from '../support/e2e.ts';
 import { inParallel } from '../support/function-process.ts';
 import {
@@ -43,34 +38,24 @@ const webhookName = (fn: string) => `${fn}.faas-admission-tls.faas-admission.svc
 
 describe('load through the real apiserver', () => {
   const dir = mkdtempSync(join(tmpdir(), 'faas-admission-e2e-load-'));
+  let suite: Suite;
   let cluster: Cluster;
-  let standalone: StandaloneFunctions;
-  let fronted: FrontedFunction;
   const env = functionEnv(dir);
 
   before(async () => {
-    [cluster, standalone, fronted] = await Promise.all([
-      startCluster(),
-      startStandaloneFunctions(join(dir, 'standalone'), env),
-      startFunctionBehindNginx(join(dir, 'nginx'), 'label-stamping', LABEL_STAMPING_ENV),
-    ]);
-    await labelExistingNamespaces(cluster);
-    await createWebhookNamespace(cluster);
+    suite = await startSuite({ dir, env, fronted: { name: 'label-stamping', env: LABEL_STAMPING_ENV } });
+    cluster = suite.cluster;
     await createNamespace(cluster, 'load');
     await registerWebhooks(cluster, {
       functions: FUNCTIONS,
       envOf: (name) => (name === 'label-stamping' ? LABEL_STAMPING_ENV : env),
-      endpoint: standalone.url,
-      endpointByFunction: { 'label-stamping': fronted.url },
-      caPems: [standalone.caPem, fronted.caPem],
+      endpoint: suite.endpoint,
+      endpointByFunction: { 'label-stamping': suite.frontedEndpoint as string },
+      caPems: suite.caPems,
     });
   });
 
-  after(async () => {
-    await Promise.all([standalone?.stop(), fronted?.stop()]);
-    cluster?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => suite?.stop());
 
   const mutated = (pod: Json) =>
     pod.spec.volumes?.some((v: Json) => v.hostPath?.path === AGENT_DIR) &&
@@ -101,9 +86,11 @@ describe('load through the real apiserver', () => {
   async function functionCounts(): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
     for (const fn of FUNCTIONS) {
-      const url = fn === 'label-stamping' ? fronted.metricsUrl : standalone.metricsUrl;
+      const url = fn === 'label-stamping' ? suite.fronted?.metricsUrl : suite.standalone.metricsUrl;
       assert.ok(url, `${fn} serves metrics`);
-      counts[fn] = await metricSum(url, 'admission_review_duration_count', { admission_function: fn });
+      counts[fn] = await metricSum(url, 'admission_review_duration_seconds_count', {
+        admission_function: fn,
+      });
     }
     return counts;
   }

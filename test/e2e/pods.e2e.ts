@@ -4,7 +4,7 @@
 // served by the standalone HTTPS server, label-stamping by faas-js-runtime behind nginx; a tap
 // in front of each keeps the replies, which admission-check judges again at the end.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,21 +12,17 @@ import {
   type Cluster,
   createDeployment,
   createNamespace,
-  createWebhookNamespace,
   eventsOf,
   eventually,
-  type FrontedFunction,
   type Json,
-  labelExistingNamespaces,
+  onlyPodOf,
   podsOf,
   registerWebhooks,
-  type StandaloneFunctions,
-  startCluster,
-  startFunctionBehindNginx,
-  startStandaloneFunctions,
+  type Suite,
+  startSuite,
 } from '../support/e2e.ts';
-import { type ReviewTap, startReviewTap, type TappedReview } from '../support/review-tap.ts';
-import { checkStandIn, differences, isDefaulted } from '../support/stand-in.ts';
+import type { TappedReview } from '../support/review-tap.ts';
+import { checkStandIn, differences, explainedByApiserver } from '../support/stand-in.ts';
 import {
   AGENT_DIR,
   agentVolumes,
@@ -42,60 +38,32 @@ const WEBHOOK = (fn: string) => `${fn}.faas-admission-tls.faas-admission.svc`;
 
 describe('pod functions through the real apiserver', () => {
   const dir = mkdtempSync(join(tmpdir(), 'faas-admission-e2e-pods-'));
+  let suite: Suite;
   let cluster: Cluster;
-  let standalone: StandaloneFunctions;
-  let fronted: FrontedFunction;
-  let taps: ReviewTap[] = [];
   /** Objects stored, with the namespace and name their calls are found by, for the stand-in check. */
   const checked: { label: string; namespace: string; stored: () => Promise<Json> }[] = [];
   const env = functionEnv(dir);
 
   before(async () => {
-    [cluster, standalone, fronted] = await Promise.all([
-      startCluster(),
-      startStandaloneFunctions(join(dir, 'standalone'), env),
-      startFunctionBehindNginx(join(dir, 'nginx'), 'label-stamping', LABEL_STAMPING_ENV),
-    ]);
-    const standaloneTap = await startReviewTap({
-      target: standalone.url,
-      targetCa: standalone.caPem,
-      certFile: standalone.certFile,
-      keyFile: standalone.keyFile,
+    suite = await startSuite({
+      dir,
+      env,
+      fronted: { name: 'label-stamping', env: LABEL_STAMPING_ENV },
+      tap: true,
     });
-    const nginxTap = await startReviewTap({
-      target: fronted.url,
-      targetCa: fronted.caPem,
-      certFile: join(dir, 'nginx', 'nginx.crt'),
-      keyFile: join(dir, 'nginx', 'nginx.key'),
-    });
-    taps = [standaloneTap, nginxTap];
-    await labelExistingNamespaces(cluster);
-    await createWebhookNamespace(cluster);
+    cluster = suite.cluster;
     await registerWebhooks(cluster, {
       functions: REGISTERED,
       envOf: (name) => (name === 'label-stamping' ? LABEL_STAMPING_ENV : env),
-      endpoint: standaloneTap.url,
-      endpointByFunction: { 'label-stamping': nginxTap.url },
-      caPems: [standalone.caPem, fronted.caPem],
+      endpoint: suite.endpoint,
+      endpointByFunction: { 'label-stamping': suite.frontedEndpoint as string },
+      caPems: suite.caPems,
     });
   });
 
-  after(async () => {
-    await Promise.all(taps.map((t) => t.stop()));
-    await Promise.all([standalone?.stop(), fronted?.stop()]);
-    cluster?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => suite?.stop());
 
-  /** The one pod of a Deployment, once the ReplicaSet controller has created it. */
-  async function onlyPod(namespace: string, app: string): Promise<Json> {
-    const [pod] = await eventually(
-      `pod of ${namespace}/${app}`,
-      () => podsOf(cluster, namespace, `app=${app}`),
-      (pods) => pods.length === 1,
-    );
-    return pod as Json;
-  }
+  const onlyPod = (namespace: string, app: string) => onlyPodOf(cluster, namespace, `app=${app}`);
 
   /** The stored pod of a Deployment, read by name (list items carry no kind). */
   async function storedPod(namespace: string, app: string): Promise<Json> {
@@ -394,7 +362,7 @@ describe('pod functions through the real apiserver', () => {
     for (const call of update) assert.equal((call.reply as Json).response.patch, undefined);
   });
 
-  const tapped = (): TappedReview[] => taps.flatMap((t) => t.reviews);
+  const tapped = (): TappedReview[] => suite.reviews();
   const request = (call: TappedReview) => call.review.request as Json;
 
   it('the stand-in checked: admission-check predicts, from the same replies, what the apiserver passed on and stored', async (t) => {
@@ -402,8 +370,7 @@ describe('pod functions through the real apiserver', () => {
     let calls = 0;
     for (const { label, namespace, stored } of checked) {
       const object = await stored();
-      const ofObject = taps
-        .flatMap((tap) => tap.reviews)
+      const ofObject = tapped()
         .filter((c) => {
           const r = request(c);
           return (
@@ -428,14 +395,14 @@ describe('pod functions through the real apiserver', () => {
     );
     for (const d of found) {
       t.diagnostic(d);
-      console.log(`stand-in difference${isDefaulted(d) ? ' (apiserver default)' : ''}: ${d}`);
+      console.log(`stand-in difference${explainedByApiserver(d) ? ' (the apiserver’s own)' : ''}: ${d}`);
     }
     assert.ok(calls >= checked.length);
     assert.deepEqual(all.verdict, []);
     // Defaults the apiserver fills in after a patch are expected (admission-check does not
     // default); any other difference is a disagreement about the reply.
     assert.deepEqual(
-      [...all.chain, ...all.stored].filter((d) => !isDefaulted(d)),
+      [...all.chain, ...all.stored].filter((d) => !explainedByApiserver(d)),
       [],
     );
   });

@@ -2,7 +2,7 @@
 // a webhook registered for v1beta1 only, warnings in the response's Warning headers — and
 // what it does when a function is down or stalls: the generated failurePolicy, for each function.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,20 +12,16 @@ import { webhookSettings } from '../../shared/mutation.ts';
 import {
   type Cluster,
   createNamespace,
-  createWebhookNamespace,
   type Env,
-  type FrontedFunction,
   type Json,
-  labelExistingNamespaces,
   type RawResponse,
   registerWebhooks,
-  type StandaloneFunctions,
-  startCluster,
+  type Suite,
   startFunctionBehindNginx,
   startStandaloneFunctions,
+  startSuite,
   unregisterWebhooks,
 } from '../support/e2e.ts';
-import { type ReviewTap, startReviewTap } from '../support/review-tap.ts';
 import {
   AGENT_DIR,
   agentVolumes,
@@ -39,39 +35,24 @@ const TIMEOUT_SECONDS = 5;
 
 describe('protocol and faults through the real apiserver', () => {
   const dir = mkdtempSync(join(tmpdir(), 'faas-admission-e2e-protocol-'));
+  let suite: Suite;
   let cluster: Cluster;
-  let standalone: StandaloneFunctions;
-  let tap: ReviewTap;
   const env = functionEnv(dir);
   const envOf = (name: string): Env => (name === 'label-stamping' ? LABEL_STAMPING_ENV : env);
 
   before(async () => {
-    [cluster, standalone] = await Promise.all([
-      startCluster({ nodes: ['node-a'] }),
-      startStandaloneFunctions(join(dir, 'standalone'), {
-        ...env,
-        ...LABEL_STAMPING_ENV,
-        STAMP_LABELS: LABEL_STAMPING_ENV.STAMP_LABELS as string,
-      }),
-    ]);
-    tap = await startReviewTap({
-      target: standalone.url,
-      targetCa: standalone.caPem,
-      certFile: standalone.certFile,
-      keyFile: standalone.keyFile,
+    suite = await startSuite({
+      dir,
+      nodes: ['node-a'],
+      env: { ...env, ...LABEL_STAMPING_ENV, STAMP_LABELS: LABEL_STAMPING_ENV.STAMP_LABELS as string },
+      tap: true,
     });
-    await labelExistingNamespaces(cluster);
-    await createWebhookNamespace(cluster);
+    cluster = suite.cluster;
     await createNamespace(cluster, 'proto');
     await createNamespace(cluster, 'faults', { [`${PREFIX}/inject`]: 'enabled' });
   });
 
-  after(async () => {
-    await tap?.stop();
-    await standalone?.stop();
-    cluster?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => suite?.stop());
 
   const knativePod = (name: string): Json => {
     const template = knativeTemplate(name, agentVolumes());
@@ -80,15 +61,15 @@ describe('protocol and faults through the real apiserver', () => {
   const hasAgentVolume = (pod: Json) =>
     (pod.spec.volumes ?? []).some((v: Json) => v.hostPath?.path === AGENT_DIR);
   const sent = (namespace: string) =>
-    tap.reviews.filter((c) => (c.review.request as Json).namespace === namespace);
+    suite.reviews().filter((c) => (c.review.request as Json).namespace === namespace);
 
   describe('protocol', () => {
     before(async () => {
       await registerWebhooks(cluster, {
         functions: ['volume-extension', 'label-stamping'],
         envOf,
-        endpoint: tap.url,
-        caPems: [standalone.caPem],
+        endpoint: suite.endpoint,
+        caPems: suite.caPems,
         edit: (configuration) => {
           // volume-extension speaks v1beta1 only; label-stamping stays on [v1, v1beta1] (v1 chosen).
           for (const webhook of configuration.webhooks as Json[])
@@ -276,11 +257,7 @@ describe('protocol and faults through the real apiserver', () => {
     });
 
     it('label-stamping under faas-js-runtime stopped behind nginx: nginx answers, the apiserver applies Ignore', async () => {
-      const fronted: FrontedFunction = await startFunctionBehindNginx(
-        join(dir, 'nginx'),
-        'label-stamping',
-        LABEL_STAMPING_ENV,
-      );
+      const fronted = await startFunctionBehindNginx('label-stamping', LABEL_STAMPING_ENV);
       try {
         await fronted.function.stop();
         await expectPolicy('label-stamping', 'down-behind-nginx', fronted.url, fronted.caPem);

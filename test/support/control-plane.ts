@@ -1,9 +1,9 @@
 // A real control plane on loopback for end-to-end tests: etcd, kube-apiserver and
 // kube-controller-manager from ../shared/tools/kube-apiserver (Kubernetes 1.20.2). Each call
 // starts its own in a fresh folder on free ports, so suites can run side by side; `stop()` ends
-// it, and a process exit ends it too.
+// it and removes its folder, and a process exit does the same.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,13 +64,15 @@ process.once('exit', () => {
   for (const dir of running) stopDir(dir);
 });
 
-function stopDir(dir: string): void {
+/** Stops the processes of `dir`; removes it too (etcd's data, the logs) unless `keep`. */
+function stopDir(dir: string, keep = false): void {
   try {
     execFileSync('bash', [join(kubeToolsDir, 'stop.sh'), dir], { stdio: 'ignore' });
   } catch {
     // already stopped
   }
   running.delete(dir);
+  if (!keep) rmSync(dir, { recursive: true, force: true });
 }
 
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
@@ -87,7 +89,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       timeout: 120_000,
     }).trim();
   } catch (error) {
-    stopDir(dir);
+    stopDir(dir, true);
     throw new Error(`control plane did not start (logs in ${dir}): ${(error as Error).message}`);
   }
   const kubeConfig = new KubeConfig();

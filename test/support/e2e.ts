@@ -3,8 +3,9 @@
 // function under faas-js-runtime, `FUNCTION=x npm start`, behind nginx with the shipped
 // nginx.conf), the webhook configurations from the project's own generator (`--endpoint`,
 // `--kubernetes-version 1.20`), and a client for the apiserver.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -25,6 +26,7 @@ import { projectRoot } from './apiserver.ts';
 import { type ControlPlane, type ControlPlaneOptions, startControlPlane } from './control-plane.ts';
 import { type RunningNginx, startNginx } from './nginx.ts';
 import { type Running, startServer } from './process.ts';
+import { type ReviewTap, startReviewTap, type TappedReview } from './review-tap.ts';
 import { makeTestCertificates } from './test-certs.ts';
 
 /** The cluster the suite talks to: Kubernetes 1.20.2. */
@@ -227,6 +229,9 @@ export interface FrontedFunction {
   /** https://127.0.0.1:PORT (nginx): the function at /<name>, as through the TLS Service. */
   readonly url: string;
   readonly caPem: string;
+  /** nginx's serving certificate and key (a tap in front of nginx serves the same). */
+  readonly certFile: string;
+  readonly keyFile: string;
   readonly function: Running;
   readonly metricsUrl: string | undefined;
   readonly nginx: RunningNginx;
@@ -236,13 +241,10 @@ export interface FrontedFunction {
 /**
  * One function as its Knative pod runs it (`FUNCTION=name npm start`: faas-js-runtime) behind
  * Debian's nginx running the shipped nginx.conf, only its addresses and file paths substituted.
+ * nginx gets a folder of its own in the temporary folder, removed by stop(): run as root, it
+ * drops to nobody, who cannot enter the suite's 0700 folder.
  */
-export async function startFunctionBehindNginx(
-  dir: string,
-  name: string,
-  env: Env,
-): Promise<FrontedFunction> {
-  mkdirSync(dir, { recursive: true });
+export async function startFunctionBehindNginx(name: string, env: Env): Promise<FrontedFunction> {
   const fn = await startServer(
     process.execPath,
     [join(projectRoot, 'runtimes', 'start.ts')],
@@ -250,33 +252,44 @@ export async function startFunctionBehindNginx(
     /faas-js-runtime listening on port (\d+)/,
     60_000,
   );
-  const certs = makeTestCertificates(dir, ['localhost', '127.0.0.1'], 'nginx');
-  const options = deployedNginxOptions([...functions.values()], defaultSettings);
-  const nginx = await startNginx(dir, (listen, runDir) =>
-    renderNginxConf({
-      ...options,
-      listen: [listen],
-      certificate: certs.certificateFile,
-      certificateKey: certs.keyFile,
-      runDir,
-      resolver: '127.0.0.1',
-      accessLog: join(runDir, 'access.log'),
-      routes: options.routes
-        .filter((r) => r.name === name)
-        .map((r) => ({ ...r, upstream: `127.0.0.1:${fn.port}` })),
-    }),
-  );
-  return {
-    url: `https://127.0.0.1:${nginx.port}`,
-    caPem: certs.caPem,
-    function: fn,
-    metricsUrl: await waitForMetricsUrl(fn),
-    nginx,
-    async stop() {
-      await nginx.stop();
-      await fn.stop();
-    },
-  };
+  const dir = mkdtempSync(join(tmpdir(), 'faas-admission-e2e-nginx-'));
+  try {
+    const certs = makeTestCertificates(dir, ['localhost', '127.0.0.1'], 'nginx');
+    const options = deployedNginxOptions([...functions.values()], defaultSettings);
+    const nginx = await startNginx(dir, (listen, runDir) =>
+      renderNginxConf({
+        ...options,
+        listen: [listen],
+        certificate: certs.certificateFile,
+        certificateKey: certs.keyFile,
+        runDir,
+        resolver: '127.0.0.1',
+        accessLog: join(runDir, 'access.log'),
+        routes: options.routes
+          .filter((r) => r.name === name)
+          .map((r) => ({ ...r, upstream: `127.0.0.1:${fn.port}` })),
+      }),
+    );
+    return {
+      url: `https://127.0.0.1:${nginx.port}`,
+      caPem: certs.caPem,
+      certFile: certs.certificateFile,
+      keyFile: certs.keyFile,
+      function: fn,
+      metricsUrl: await waitForMetricsUrl(fn),
+      nginx,
+      async stop() {
+        await nginx.stop();
+        await fn.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    // The function started: a failed nginx must not leave it running (the test file would never exit).
+    await fn.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 // --- registration ---
@@ -299,7 +312,9 @@ export interface Registration {
 export function generatedWebhooks(registration: Registration): Json[] {
   const settings: DeploySettings = {
     ...defaultSettings,
-    caBundle: Buffer.from(registration.caPems.join('')).toString('base64'),
+    // The development CA's PEM has no final newline: joined as is, the second block would start
+    // on the first one's END line and Go's PEM reader would drop the first.
+    caBundle: Buffer.from(registration.caPems.map((pem) => `${pem.trimEnd()}\n`).join('')).toString('base64'),
     endpoint: registration.endpoint,
     ...(registration.endpointByFunction && { endpointByFunction: registration.endpointByFunction }),
     kubernetesVersion: KUBERNETES_VERSION,
@@ -369,6 +384,16 @@ export async function podsOf(cluster: Cluster, namespace: string, selector?: str
   return list.body.items as Json[];
 }
 
+/** The one pod matching `selector` (a Deployment's, once the ReplicaSet controller created it). */
+export async function onlyPodOf(cluster: Cluster, namespace: string, selector: string): Promise<Json> {
+  const [pod] = await eventually(
+    `pod of ${namespace} (${selector})`,
+    () => podsOf(cluster, namespace, selector),
+    (pods) => pods.length === 1,
+  );
+  return pod as Json;
+}
+
 export async function eventsOf(cluster: Cluster, namespace: string, kind: string): Promise<Json[]> {
   const list = await cluster.raw('GET', `/api/v1/namespaces/${namespace}/events`);
   return (list.body.items as Json[]).filter((e) => e.involvedObject?.kind === kind);
@@ -416,3 +441,107 @@ export function errorMessage(response: RawResponse): string {
 }
 
 export type { KubernetesObject };
+
+// --- one suite's start and end ---
+
+export interface SuiteOptions {
+  /** The suite's temporary folder (its function configuration is written there); removed by stop(). */
+  readonly dir: string;
+  /** Kubelet identities of the control plane. */
+  readonly nodes?: readonly string[];
+  /** Environment of the standalone server, which serves every function. */
+  readonly env: Env;
+  /** One function under faas-js-runtime behind nginx, with its own environment. */
+  readonly fronted?: { readonly name: string; readonly env: Env };
+  /** A review tap in front of each: the replies are kept for the stand-in check. */
+  readonly tap?: boolean;
+}
+
+export interface Suite {
+  readonly cluster: Cluster;
+  readonly standalone: StandaloneFunctions;
+  readonly fronted: FrontedFunction | undefined;
+  readonly taps: { readonly standalone?: ReviewTap; readonly fronted?: ReviewTap };
+  /** What to register: the tap in front of the standalone server, or the server itself. */
+  readonly endpoint: string;
+  /** The same for the fronted function (nginx's address, or its tap's). */
+  readonly frontedEndpoint: string | undefined;
+  /** The CAs of both endpoints. */
+  readonly caPems: string[];
+  /** Every review the taps kept, in arrival order. */
+  reviews(): TappedReview[];
+  stop(): Promise<void>;
+}
+
+type Stoppable = { stop(): unknown } | undefined;
+
+async function stopAll(parts: readonly Stoppable[]): Promise<void> {
+  await Promise.allSettled(parts.map(async (part) => part?.stop()));
+}
+
+/**
+ * The control plane, the functions and their taps, started side by side; the namespaces that
+ * exist labelled as 1.21+ does and the webhooks' own namespace created. When any part fails to
+ * start the others are stopped: a process left running would keep the test file from exiting.
+ */
+export async function startSuite(options: SuiteOptions): Promise<Suite> {
+  const started: Stoppable[] = [];
+  const track = <T extends Stoppable>(part: T): T => {
+    started.push(part);
+    return part;
+  };
+  try {
+    const [cluster, standalone, fronted] = await settledAll([
+      startCluster(options.nodes ? { nodes: options.nodes } : {}).then(track),
+      startStandaloneFunctions(join(options.dir, 'standalone'), options.env).then(track),
+      options.fronted
+        ? startFunctionBehindNginx(options.fronted.name, options.fronted.env).then(track)
+        : Promise.resolve(undefined),
+    ]);
+    const tapOf = (target: { url: string; caPem: string; certFile: string; keyFile: string }) =>
+      startReviewTap({
+        target: target.url,
+        targetCa: target.caPem,
+        certFile: target.certFile,
+        keyFile: target.keyFile,
+      }).then(track);
+    const taps = {
+      ...(options.tap && { standalone: await tapOf(standalone) }),
+      ...(options.tap && fronted && { fronted: await tapOf(fronted) }),
+    };
+    await labelExistingNamespaces(cluster);
+    await createWebhookNamespace(cluster);
+    return {
+      cluster,
+      standalone,
+      fronted,
+      taps,
+      endpoint: taps.standalone?.url ?? standalone.url,
+      frontedEndpoint: taps.fronted?.url ?? fronted?.url,
+      caPems: [standalone.caPem, ...(fronted ? [fronted.caPem] : [])],
+      reviews: () =>
+        [...(taps.standalone?.reviews ?? []), ...(taps.fronted?.reviews ?? [])].sort((a, b) => a.at - b.at),
+      async stop() {
+        // Taps first (they hold connections to the functions), the control plane last.
+        await stopAll([taps.standalone, taps.fronted]);
+        await stopAll([standalone, fronted]);
+        cluster.stop();
+        rmSync(options.dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await stopAll(started.reverse());
+    rmSync(options.dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Promise.all that waits for every promise to settle before it rejects (so all started parts are tracked). */
+async function settledAll<T extends readonly unknown[]>(
+  promises: { [K in keyof T]: Promise<T[K]> },
+): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}

@@ -4,7 +4,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chownSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface RunningNginx {
@@ -47,6 +47,18 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+/**
+ * The first folder above `dir` that nobody cannot enter (mkdtemp makes 0700 folders owned by
+ * root): nginx, dropped to nobody, could not open its configuration below it.
+ */
+function closedToNobody(dir: string): string | undefined {
+  for (let path = dirname(dir); ; path = dirname(path)) {
+    const { mode, uid } = statSync(path);
+    if (uid !== NOBODY && (mode & 0o001) === 0) return path;
+    if (path === dirname(path)) return undefined;
+  }
+}
+
 function chownTree(path: string, uid: number): void {
   chownSync(path, uid, uid);
   if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), uid);
@@ -77,7 +89,14 @@ async function launch(
   writeFileSync(confFile, config(`127.0.0.1:${port}`, runDir));
   // As root, run as nobody: the configuration must work without privileges, as in the pod.
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) chownTree(dir, NOBODY);
+  if (asRoot) {
+    const closed = closedToNobody(dir);
+    if (closed)
+      throw new Error(
+        `nginx runs as nobody and cannot reach ${dir}: ${closed} is closed to other users (give nginx a folder of its own, e.g. mkdtemp in the temporary folder)`,
+      );
+    chownTree(dir, NOBODY);
+  }
   const args = ['-p', `${dir}/`, '-c', confFile, '-e', 'stderr'];
   const [command, commandArgs] = via.script ? ['sh', [via.script, ...args]] : [binary, args];
   const child: ChildProcess = spawn(command, commandArgs, {

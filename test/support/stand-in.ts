@@ -67,6 +67,33 @@ export function isDefaulted(difference: string): boolean {
   return /: undefined \| /.test(difference);
 }
 
+const TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+const MOUNTS_DIFFER = /\/volumeMounts: (\[.*\]) \| (\[.*\])$/;
+
+/**
+ * The API token mount the ServiceAccount admission plugin appended to a container's mounts:
+ * on a reinvocation the apiserver runs its in-tree plugins again, so a container a webhook
+ * added gets the mount too, between two webhook calls. admission-check runs no plugins.
+ */
+export function isTokenMountAdded(difference: string): boolean {
+  const match = MOUNTS_DIFFER.exec(difference);
+  if (!match) return false;
+  const predicted = JSON.parse(match[1] as string) as Json[];
+  const passed = JSON.parse(match[2] as string) as Json[];
+  const added = passed.at(-1);
+  return (
+    passed.length === predicted.length + 1 &&
+    added?.mountPath === TOKEN_MOUNT_PATH &&
+    added?.readOnly === true &&
+    differences(predicted, passed.slice(0, -1)).length === 0
+  );
+}
+
+/** A difference the apiserver's own work explains: a default, or the ServiceAccount plugin's mount. */
+export function explainedByApiserver(difference: string): boolean {
+  return isDefaulted(difference) || isTokenMountAdded(difference);
+}
+
 export interface StandInReport {
   /** Calls judged (replies admission-check applied). */
   readonly calls: number;
