@@ -152,6 +152,8 @@ export function ruleFor(policy: VolumePolicy, namespace: string | undefined): Ap
 
 /** The hostPath rule for `path`: the longest prefix that contains it. */
 export function hostPathRuleFor(rule: AppliedRule, path: string): HostPathRule | undefined {
+  // `a/link/..` is not `a` on the node when `link` is a symbolic link: no prefix holds a `..`.
+  if (hasBackstep(path)) return undefined;
   const normal = normalisePath(path);
   let best: HostPathRule | undefined;
   for (const entry of rule.hostPath) {
@@ -225,7 +227,8 @@ export function mountProblem(
   const path = String(volume.hostPath.path);
   const entry = hostPathRuleFor(rule, path);
   if (!entry) {
-    return `name: volume "${volume.name}" is hostPath "${path}", which the volume policy's ${rule.name} does not allow`;
+    const why = hasBackstep(path) ? ' (a path with a ".." segment is never allowed)' : '';
+    return `name: volume "${volume.name}" is hostPath "${path}", which the volume policy's ${rule.name} does not allow${why}`;
   }
   const typeProblem = hostPathProblem(rule, volume);
   if (typeProblem) return `name: volume "${volume.name}" is hostPath "${path}", whose ${typeProblem}`;
