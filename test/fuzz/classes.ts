@@ -733,7 +733,7 @@ const deepNesting: HostileClass = {
       depth: fc.integer({ min: 1_000, max: 30_000 }),
       open: fc.constantFrom('[', '{"a":'),
       pick: fc.nat(),
-      base: fc.constantFrom('configmap', 'pod', 'node'),
+      base: fc.constantFrom('configmap', 'pod', 'node', 'annotation'),
       fn: fc.constantFrom(
         'label-stamping',
         'volume-extension',
@@ -745,17 +745,24 @@ const deepNesting: HostileClass = {
       ),
     })
     .map(({ depth, open, pick, base, fn }) => {
+      const close = open === '[' ? ']' : '}';
+      const deep = `${open.repeat(depth)}1${close.repeat(depth)}`;
+      if (base === 'annotation') {
+        // The JSON of an annotation, which the functions parse and walk themselves.
+        const review = bareReview('team-a');
+        const key = [VOLUMES, MOUNTS, NODE_SELECTOR][pick % 3] as string;
+        review.request.object.metadata.annotations[key] =
+          key === NODE_SELECTOR ? `{"disktype":${deep}}` : `[{"name":"deep","csi":{"driver":${deep}}}]`;
+        const reader = key === NODE_SELECTOR ? 'node-selector' : 'volume-extension';
+        return { function: reader, env: envWith('nagent'), body: JSON.stringify(review), facts: { depth } };
+      }
       const review = structuredClone(
         base === 'configmap' ? configMap : base === 'pod' ? bareReview('team-a') : heartbeat,
       );
       const targets = objectsOf(review.request.object);
       const marker = '\u0001deep\u0001';
       defineOwn(targets[pick % targets.length], 'deep', marker);
-      const close = open === '[' ? ']' : '}';
-      const body = JSON.stringify(review).replace(
-        JSON.stringify(marker),
-        `${open.repeat(depth)}1${close.repeat(depth)}`,
-      );
+      const body = JSON.stringify(review).replace(JSON.stringify(marker), deep);
       return { function: fn, env: envWith('nagent'), body, facts: { depth } };
     }),
   check(_c, outcome) {
