@@ -669,29 +669,45 @@ const hugeQuantities: HostileClass = {
   name: 'huge-quantities',
   cases: fc
     .record({
-      where: fc.constantFrom('allocatable', 'capacity', 'record', 'sizeLimit', 'resources', 'overhead'),
+      where: fc.constantFrom('node', 'node', 'sizeLimit', 'resources', 'overhead'),
       quantity: hugeQuantity,
+      // Which of the node's quantities carry it: the report had them all (allocatable and
+      // capacity alike, so the scaled value is formatted), and the record.
+      fields: fc.subarray(
+        [
+          'allocatable.cpu',
+          'allocatable.memory',
+          'capacity.cpu',
+          'capacity.memory',
+          'record.kubelet',
+          'record.oversold',
+        ],
+        { minLength: 1 },
+      ),
     })
-    .map(({ where, quantity }) => {
-      if (['allocatable', 'capacity', 'record'].includes(where)) {
+    .map(({ where, quantity, fields }) => {
+      if (where === 'node') {
         const review = structuredClone(heartbeat);
         const node = review.request.object;
         // The node carries the label the rule selects, so node-oversale does its arithmetic.
         node.metadata.labels['node-role.example.com/oversale'] = 'true';
-        if (where === 'record') {
+        const record = { kubelet: { ...node.status.allocatable }, oversold: { ...node.status.allocatable } };
+        for (const field of fields) {
+          const [part, name] = field.split('.') as [string, string];
+          if (part === 'record') record[name as 'kubelet' | 'oversold'] = { cpu: quantity, memory: quantity };
+          else node.status[part][name] = quantity;
+        }
+        if (fields.some((f) => f.startsWith('record.'))) {
           node.metadata.annotations[`${PREFIX}/oversale`] = JSON.stringify({
-            kubelet: { cpu: quantity, memory: quantity },
-            oversold: { cpu: node.status.allocatable.cpu, memory: quantity },
+            kubelet: { cpu: record.kubelet.cpu, memory: record.kubelet.memory },
+            oversold: { cpu: record.oversold.cpu, memory: record.oversold.memory },
           });
-        } else {
-          node.status[where].cpu = quantity;
-          node.status[where].memory = quantity;
         }
         return {
           function: 'node-oversale',
           env: envWith('nagent'),
           body: JSON.stringify(review),
-          facts: { where },
+          facts: { fields },
         };
       }
       const review = bareReview('team-a');
@@ -751,8 +767,13 @@ const deepNesting: HostileClass = {
         // The JSON of an annotation, which the functions parse and walk themselves.
         const review = bareReview('team-a');
         const key = [VOLUMES, MOUNTS, NODE_SELECTOR][pick % 3] as string;
-        review.request.object.metadata.annotations[key] =
-          key === NODE_SELECTOR ? `{"disktype":${deep}}` : `[{"name":"deep","csi":{"driver":${deep}}}]`;
+        // Where the schemas let any value through (a claim template's spec), and where they do not.
+        const wrapped: Record<string, string> = {
+          [VOLUMES]: `[{"name":"deep","ephemeral":{"volumeClaimTemplate":{"spec":{"a":${deep}}}}}]`,
+          [MOUNTS]: `[{"name":"deep","mountPath":"/d","subPath":${deep}}]`,
+          [NODE_SELECTOR]: `{"disktype":${deep}}`,
+        };
+        review.request.object.metadata.annotations[key] = wrapped[key] as string;
         const reader = key === NODE_SELECTOR ? 'node-selector' : 'volume-extension';
         return { function: reader, env: envWith('nagent'), body: JSON.stringify(review), facts: { depth } };
       }

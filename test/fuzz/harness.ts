@@ -375,7 +375,10 @@ export async function fuzzClasses(options: ClassOptions): Promise<ClassReport[]>
         status: a.answer.status,
         reply,
         allowed: verdict?.accepted ? verdict.allowed : response?.allowed === true,
-        ...(verdict?.accepted && verdict.allowed ? { object: verdict.object } : {}),
+        // Without a patch the judge had no object to patch: the pod is the one sent.
+        ...(verdict?.accepted && verdict.allowed
+          ? { object: reply?.response?.patch ? verdict.object : JSON.parse(a.c.body).request?.object }
+          : {}),
         message: String(a.answer.status === 200 ? (response?.status?.message ?? '') : (reply?.message ?? '')),
         warnings: (response?.warnings ?? []) as string[],
         ms: a.ms,
