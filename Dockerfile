@@ -15,6 +15,7 @@ COPY shared ./shared
 COPY functions ./functions
 COPY runtimes ./runtimes
 COPY cli ./cli
+COPY scripts ./scripts
 RUN npm run build
 
 # Production dependencies only: no compiler, linter or test tools in the final image.
