@@ -1,7 +1,7 @@
 // Unknown keys in configuration, refused by one rule everywhere: a misspelt field (`runAsNonRot`,
 // `imagePullpolicy`, `kubelett`) must stop the function at start, naming the field, instead of
 // being dropped (the apiserver drops unknown fields of a patch without a word).
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** The known name `name` was most likely meant to be: the same but for case, or one or two edits away. */
 export function nearestName(name: string, known: readonly string[]): string | undefined {
@@ -51,6 +51,14 @@ export function refuseUnknownFields(known: readonly string[], what: string) {
       ctx.addIssue({ code: 'custom', path: [key], message });
     }
   };
+}
+
+/**
+ * z.strictObject, but an unknown key is refused by the rule above (`readonly: is not a field of
+ * a hostPath rule (did you mean readOnly?)`) instead of zod's bare `Unrecognized key`.
+ */
+export function fieldsObject<Shape extends z.core.$ZodLooseShape>(shape: Shape, what: string) {
+  return z.looseObject(shape).superRefine(refuseUnknownFields(Object.keys(shape), what));
 }
 
 /** Levenshtein distance of two short strings (both at most 64 characters here). */
