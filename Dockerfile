@@ -15,7 +15,7 @@ COPY shared ./shared
 COPY functions ./functions
 COPY runtimes ./runtimes
 COPY cli ./cli
-COPY scripts/bundle.ts ./scripts/bundle.ts
+COPY scripts ./scripts
 # tsc to dist/ (the CLI, cert-upkeep), then the servers bundled to dist/server/ (scripts/bundle.ts).
 RUN npm run build
 

@@ -23,7 +23,11 @@ interface Env {
 const OWNED_KEYS = ['specVersion', 'runtime', 'created', 'invoke', 'build'] as const;
 const OWNED_DEPLOY_KEYS = ['labels', 'options', 'healthEndpoints'] as const;
 
-export const projectRoot = join(import.meta.dirname, '..');
+// From the sources (scripts/) or from an installed package's compiled copy (dist/scripts/).
+export const projectRoot = join(
+  import.meta.dirname,
+  existsSync(join(import.meta.dirname, '..', 'package.json')) ? '..' : '../..',
+);
 export const templatePath = join(projectRoot, 'func.yaml');
 export function funcYamlPath(name: string): string {
   return join(projectRoot, 'functions', name, 'func.yaml');

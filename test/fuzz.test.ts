@@ -29,3 +29,36 @@ it(title, { timeout: 600_000 }, async (t) => {
     assert.ok((report.byFunction[name]?.denied ?? 0) > 0, `${name} denied some objects`);
   }
 });
+
+// The hostile-tenant classes, each with its oracle; `npm run fuzz` runs 1,000 cases of each.
+const classCount = Number(process.env.FUZZ_CLASS_TEST_COUNT ?? 200);
+it(`fuzz classes: ${classCount} cases of each hostile-tenant class (seed ${seed})`, {
+  timeout: 600_000,
+}, async (t) => {
+  const { HOSTILE_CLASSES } = await import('./fuzz/classes.ts');
+  const { fuzzClasses } = await import('./fuzz/harness.ts');
+  const reports = await fuzzClasses({ count: classCount, seed, runtimes: true });
+  for (const r of reports) {
+    t.diagnostic(
+      `${r.name}: ${r.cases} cases, ${r.allowed} admitted, ${r.denied} denied, ${r.refused} refused, ${r.overRuntimes} over the runtimes`,
+    );
+  }
+  assert.deepEqual(
+    reports.flatMap((r) => r.failures),
+    [],
+    `replay with FUZZ_SEED=${seed}`,
+  );
+  assert.deepEqual(
+    reports.map((r) => r.name),
+    HOSTILE_CLASSES.map((c) => c.name),
+  );
+  const byName = Object.fromEntries(reports.map((r) => [r.name, r]));
+  // An oracle that never sees an admitted pod proves nothing; nor one that never sees a denial.
+  for (const name of ['hostpath-tricks', 'mount-sites', 'ephemeral-containers', 'volume-types']) {
+    assert.ok(
+      (byName[name]?.allowed ?? 0) > 0 && (byName[name]?.denied ?? 0) > 0,
+      `${name}: ${JSON.stringify(byName[name])}`,
+    );
+  }
+  assert.ok((byName['prototype-keys']?.overRuntimes ?? 0) > 0, 'prototype-keys went over every runtime');
+});

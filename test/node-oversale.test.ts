@@ -298,6 +298,29 @@ describe('node-oversale', () => {
     assert.deepEqual(record(result.object).oversold, { cpu: '15600m', memory: '47442636Ki' });
   });
 
+  it('names the field of a record with unknown keys or values that are no quantities', async () => {
+    // Warnings are cut at a readable length: the start names the field.
+    const cases: [string, string][] = [
+      [
+        '{"kubelett":{"cpu":"1"},"oversold":{}}',
+        'node-oversale: annotation knative.netease.dev/oversale is not the record this function writes: kubelett: is not a field of the record (did you mean kubelet?); kubelet: is missing; ignored',
+      ],
+      [
+        '{"kubelet":{"cpus":"1"},"oversold":{"cpu":"lots"}}',
+        'node-oversale: annotation knative.netease.dev/oversale is not the record this function writes: kubelet.cpus: is not a field of the record (resources) (did you mean cpu?); oversold.cpu: "lots" is not a quantity',
+      ],
+    ];
+    for (const [text, warning] of cases) {
+      const review = edited(firstHeartbeat, (node) => {
+        node.metadata.annotations[RECORD] = text;
+      });
+      const result = await judged(NAME, review, env);
+      const said = result.reply.response.warnings?.[0] ?? '';
+      assert.ok(said.startsWith(warning), said);
+      assert.deepEqual(record(result.object).oversold, { cpu: '15600m', memory: '47442636Ki' });
+    }
+  });
+
   it('acts on nodes/status UPDATE only', async () => {
     const nodeUpdate = edited(heartbeat, (_node, request) => {
       request.subResource = undefined;
@@ -316,7 +339,15 @@ describe('node-oversale', () => {
     [{ OVERSALE_RULES: `${LABEL}=true:cpu=0.5` }, /rule ".*": cpu: ratio 0\.5 must be from 1 to 10/],
     [{ OVERSALE_RULES: `${LABEL}=true:cpu=150` }, /cpu: ratio 150 must be from 1 to 10/],
     [{ OVERSALE_RULES: `${LABEL}=true:cpu=2x` }, /cpu: ratio "2x" must be a decimal number/],
-    [{ OVERSALE_RULES: `${LABEL}=true:pods=2` }, /resource "pods" is not one of cpu, memory/],
+    [{ OVERSALE_RULES: `${LABEL}=true:pods=2` }, /resource "pods" is not one of cpu, memory$/],
+    [
+      { OVERSALE_RULES: `${LABEL}=true:cpus=2` },
+      /resource "cpus" is not one of cpu, memory \(did you mean cpu\?\)/,
+    ],
+    [
+      { OVERSALE_MAX: 'Memory=1Ti' },
+      /OVERSALE_MAX: entry "Memory=1Ti": resource "Memory" is not one of cpu, memory \(did you mean memory\?\)/,
+    ],
     [{ OVERSALE_RULES: `${LABEL}=true:cpu=2,cpu=3` }, /cpu is given twice/],
     [{ OVERSALE_RULES: 'Bad Key=true:cpu=2' }, /label key "Bad Key": name part must consist of/],
     [{ OVERSALE_RULES: `${LABEL}=not ok:cpu=2` }, /label value "not ok" must be empty or consist of/],

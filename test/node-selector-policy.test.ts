@@ -115,7 +115,14 @@ rules:
         message:
           /rules\[0\]\.prefixes\[0\]: "node-role\.kubernetes\.io\/infra-" covers "node-role\.kubernetes\.io\/"/,
       },
-      { text: 'default:\n  key: [disktype]\n', message: /default: Unrecognized key: "key"/ },
+      {
+        text: 'default:\n  key: [disktype]\n',
+        message: /default\.key: is not a field of a node-selector policy rule \(did you mean keys\?\)/,
+      },
+      {
+        text: 'rule:\n  - namespaces: [a]\n',
+        message: /rule: is not a field of the node-selector policy \(did you mean rules\?\)/,
+      },
       {
         text: 'default:\n  keys: ["-bad"]\n',
         message: /default\.keys\[0\]: "-bad": name part must consist of/,

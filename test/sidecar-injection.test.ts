@@ -314,11 +314,51 @@ describe('sidecar-injection', () => {
     },
     { name: 'broken YAML', text: 'containers: [{name: a', message: /SIDECAR_TEMPLATE_FILE: .*: .*line 1/ },
     { name: 'an empty template', text: '', message: /injects nothing/ },
-    { name: 'an unknown top-level field', text: 'sidecars: []', message: /Unrecognized key: "sidecars"/ },
+    {
+      name: 'an unknown top-level field',
+      text: 'sidecars: []',
+      message:
+        /: sidecars: is not a field of the sidecar template \(known: containers, initContainers, volumes\)/,
+    },
+    {
+      name: 'a misspelt top-level field',
+      text: 'container: [{name: a, image: a}]',
+      message: /: container: is not a field of the sidecar template \(did you mean containers\?\)/,
+    },
+    {
+      name: 'a misspelt securityContext field (the sidecar would run as root)',
+      text: 'containers: [{name: a, image: a, securityContext: {runAsNonRot: true}}]',
+      message:
+        /containers\[0\]\.securityContext\.runAsNonRot: is not a field of a core\/v1 SecurityContext \(did you mean runAsNonRoot\?\)/,
+    },
+    {
+      name: 'an unknown capabilities field',
+      text: 'containers: [{name: a, image: a, securityContext: {capabilities: {remove: [ALL]}}}]',
+      message:
+        /containers\[0\]\.securityContext\.capabilities\.remove: is not a field of core\/v1 Capabilities/,
+    },
+    {
+      name: 'a misspelt probe field',
+      text: 'initContainers: [{name: a, image: a, restartPolicy: Always, readinessProbe: {httpget: {port: 80}}}]',
+      message:
+        /initContainers\[0\]\.readinessProbe\.httpget: is not a field of a core\/v1 Probe \(did you mean httpGet\?\)/,
+    },
+    {
+      name: 'an unknown lifecycle field',
+      text: 'containers: [{name: a, image: a, lifecycle: {preStart: {exec: {command: [x]}}}}]',
+      message:
+        /containers\[0\]\.lifecycle\.preStart: is not a field of a core\/v1 Lifecycle \(known: postStart, preStop, stopSignal\)/,
+    },
+    {
+      name: 'a misspelt volume source',
+      text: 'volumes: [{name: v, configmap: {name: c}}]',
+      message: /volumes\[0\]\.configmap: is not a field of a core\/v1 Volume \(did you mean configMap\?\)/,
+    },
     {
       name: 'a misspelt container field',
       text: 'containers: [{name: a, image: a, imagePullpolicy: Always}]',
-      message: /containers\[0\]\.imagePullpolicy: is not a field of a core\/v1 Container/,
+      message:
+        /containers\[0\]\.imagePullpolicy: is not a field of a core\/v1 Container \(did you mean imagePullPolicy\?\)/,
     },
     {
       name: 'a container without image',

@@ -184,6 +184,24 @@ describe('the volume policy holds for every container kind and every way in', ()
   });
 });
 
+describe('a hostPath path with ".." (found by the fuzz class mount-sites)', () => {
+  it("refuses the pod's own volume whose path climbs back under the prefix, mounted by its own container", async () => {
+    // Textually /usr/local/nagent4docker, but on the node `link/..` follows the link first.
+    const reviewed = edited(podIn('team-a', { [VOLUMES]: undefined, [MOUNTS]: undefined }), (pod) => {
+      pod.spec.volumes.push({
+        name: 'host',
+        hostPath: { path: '/usr/local/nagent4docker/link/..', type: 'Directory' },
+      });
+      pod.spec.containers[0].volumeMounts.push({ name: 'host', mountPath: '/host', readOnly: true });
+    });
+    const result = await judged('volume-extension', reviewed, nagent);
+    assert.equal(
+      result.denial,
+      'denied the request: spec.containers[0] ("user-container").volumeMounts[1] (volume "host"): name: volume "host" is hostPath "/usr/local/nagent4docker/link/..", which the volume policy\'s default rule does not allow (a path with a ".." segment is never allowed)',
+    );
+  });
+});
+
 describe('hostPath.type "" (unset: the kubelet checks nothing)', () => {
   it('is refused under the sample policy, with the reason, while "Directory" is admitted', async () => {
     const untyped = await judged(

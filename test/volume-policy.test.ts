@@ -232,7 +232,8 @@ describe('volume policy: the file', () => {
     {
       name: 'a misspelt field',
       text: 'default:\n  hostPath:\n    - pathPrefix: /x\n      readonly: true\n',
-      problem: /default\.hostPath\[0\]: Unrecognized key: "readonly"/,
+      problem:
+        /default\.hostPath\[0\]\.readonly: is not a field of a hostPath rule \(did you mean readOnly\?\)/,
     },
     {
       name: 'a relative prefix',

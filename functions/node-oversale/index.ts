@@ -14,13 +14,16 @@
 import type { V1Node } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { annotation } from '../../shared/k8s/annotations.ts';
+import { refuseUnknownFields } from '../../shared/k8s/known-fields.ts';
 import {
   compareQuantities,
   formatQuantity,
   parseQuantity,
   type Quantity,
+  quantityProblem,
 } from '../../shared/k8s/quantity.ts';
 import { defineMutation } from '../../shared/mutation.ts';
+import { describeIssues } from '../../shared/review.ts';
 import {
   labelsMatch,
   type OversoldResource,
@@ -75,22 +78,38 @@ interface OversaleRecord {
   kubelet: Values;
   oversold: Values;
 }
-const recordSchema = z.strictObject({
-  kubelet: z.partialRecord(z.enum(RESOURCES), z.string()),
-  oversold: z.partialRecord(z.enum(RESOURCES), z.string()),
-});
+const recordValues = z
+  .record(z.string(), z.string({ message: 'must be a quantity string' }), { message: 'must be an object' })
+  .superRefine(refuseUnknownFields(RESOURCES, 'the record (resources)'))
+  .superRefine((values, ctx) => {
+    for (const [resource, value] of Object.entries(values)) {
+      const problem = quantityProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', path: [resource], message: problem });
+    }
+  });
+const RECORD_FIELDS = ['kubelet', 'oversold'] as const;
+const recordSchema = z
+  .looseObject({ kubelet: recordValues.optional(), oversold: recordValues.optional() })
+  .superRefine(refuseUnknownFields(RECORD_FIELDS, 'the record'))
+  .superRefine((record, ctx) => {
+    for (const field of RECORD_FIELDS) {
+      if (record[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'is missing' });
+    }
+  });
 
+/** The record, or what is wrong with it, naming the field. */
 function readRecord(text: string | undefined): OversaleRecord | string | undefined {
   if (text === undefined) return undefined;
+  let value: unknown;
   try {
-    const record = recordSchema.parse(JSON.parse(text));
-    for (const values of [record.kubelet, record.oversold]) {
-      for (const value of Object.values(values)) parseQuantity(value);
-    }
-    return record;
+    value = JSON.parse(text);
   } catch {
-    return 'is not {"kubelet":{...},"oversold":{...}} with quantities';
+    return 'is not JSON ({"kubelet":{...},"oversold":{...}})';
   }
+  const result = recordSchema.safeParse(value);
+  if (!result.success)
+    return `is not the record this function writes: ${describeIssues(result.error.issues)}`;
+  return result.data as OversaleRecord;
 }
 
 /** `base` × `ratio`, rounded down to `step`, at most `cap`, never below `base`. */

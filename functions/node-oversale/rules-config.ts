@@ -7,6 +7,7 @@
 // or new lines (`#` starts a comment) and the first whose selector matches the node's labels
 // applies. A selector is `key=value` or `key` (the label exists). Resources are cpu and
 // memory; a ratio is a decimal from 1 to 10. OVERSALE_MAX caps the scaled allocatable.
+import { nearestName } from '../../shared/k8s/known-fields.ts';
 import { labelKeyProblem, labelValueProblem } from '../../shared/k8s/names.ts';
 import { parseQuantity, type Quantity } from '../../shared/k8s/quantity.ts';
 
@@ -106,7 +107,10 @@ function parseRatio(text: string, where: string): Ratio {
 
 function resourceNamed(name: string, where: string): OversoldResource {
   if ((RESOURCES as readonly string[]).includes(name)) return name as OversoldResource;
-  throw new Error(`${where}: resource "${name}" is not one of ${RESOURCES.join(', ')}`);
+  const near = nearestName(name, RESOURCES);
+  throw new Error(
+    `${where}: resource "${name}" is not one of ${RESOURCES.join(', ')}${near ? ` (did you mean ${near}?)` : ''}`,
+  );
 }
 
 function entriesOf(text: string, separator: RegExp): string[] {

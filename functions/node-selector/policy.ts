@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { fieldsObject } from '../../shared/k8s/known-fields.ts';
 import { labelKeyProblem } from '../../shared/k8s/names.ts';
 import { firstRuleFor, namespacePattern, refineFirstRuleWins } from '../../shared/k8s/namespace-rules.ts';
 import { describeIssues } from '../../shared/review.ts';
@@ -84,14 +85,20 @@ const ruleShape = {
   unprefixed: z.boolean().optional(),
 };
 
-export const nodeSelectorPolicySchema = z
-  .strictObject({
-    default: z.strictObject(ruleShape).default({}),
+export const nodeSelectorPolicySchema = fieldsObject(
+  {
+    default: fieldsObject(ruleShape, 'a node-selector policy rule').default({}),
     rules: z
-      .array(z.strictObject({ namespaces: z.array(namespacePattern).min(1), ...ruleShape }))
+      .array(
+        fieldsObject(
+          { namespaces: z.array(namespacePattern).min(1), ...ruleShape },
+          'a node-selector policy rule',
+        ),
+      )
       .default([]),
-  })
-  .superRefine(refineFirstRuleWins);
+  },
+  'the node-selector policy',
+).superRefine(refineFirstRuleWins);
 
 type RuleInput = z.output<typeof nodeSelectorPolicySchema>['default'];
 

@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { type ConfiguredContainer, containerSchema } from '../../shared/k8s/containers.ts';
+import { refuseUnknownFields } from '../../shared/k8s/known-fields.ts';
 import { type AnnotatedVolume, volumeSchema } from '../../shared/k8s/volumes.ts';
 import { describeIssues } from '../../shared/review.ts';
 
@@ -31,12 +32,15 @@ export interface SidecarTemplate {
   readonly status: string;
 }
 
+const TEMPLATE_FIELDS = ['containers', 'initContainers', 'volumes'];
+
 const templateSchema = z
-  .strictObject({
+  .looseObject({
     containers: z.array(containerSchema).default([]),
     initContainers: z.array(containerSchema).default([]),
     volumes: z.array(volumeSchema).default([]),
   })
+  .superRefine(refuseUnknownFields(TEMPLATE_FIELDS, 'the sidecar template'))
   .superRefine((template, ctx) => {
     const { containers, initContainers, volumes } = template;
     if (containers.length + initContainers.length + volumes.length === 0) {

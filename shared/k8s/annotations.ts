@@ -3,6 +3,7 @@
 import type { z } from 'zod';
 import { Denial, deny } from '../mutation.ts';
 import { formatPath } from '../review.ts';
+import { nearestName } from './known-fields.ts';
 
 interface WithMetadata {
   metadata?: { annotations?: Record<string, string> | null } | null;
@@ -228,43 +229,11 @@ export function unknownPrefixAnnotations(object: WithMetadata, prefix: string): 
 export function describeUnknownAnnotations(keys: readonly string[], prefix: string): string[] {
   const lines = keys.slice(0, MAX_NAMED_UNKNOWN).map((key) => {
     const name = key.slice(prefix.length + 1);
-    const near = nearestKnown(name);
+    const near = nearestName(name, KNOWN_NAMES);
     const hint = near ? `did you mean ${prefix}/${near}?` : `known: ${KNOWN_NAMES.join(', ')}`;
     return `annotation ${key}: no function reads this key under ${prefix}/ (${hint})`;
   });
   const more = keys.length - lines.length;
   if (more > 0) lines.push(`and ${more} more unknown annotations under ${prefix}/`);
   return lines;
-}
-
-/** The known name `name` was most likely meant to be: same letters but case, or one or two edits away. */
-function nearestKnown(name: string): string | undefined {
-  if (name.length > 64) return undefined;
-  const lower = name.toLowerCase();
-  const sameCase = KNOWN_NAMES.find((known) => known.toLowerCase() === lower);
-  if (sameCase) return sameCase;
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const known of KNOWN_NAMES) {
-    const distance = editDistance(lower, known.toLowerCase());
-    if (distance < bestDistance) {
-      best = known;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-/** Levenshtein distance of two short strings (both at most 64 characters here). */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }

@@ -5,6 +5,7 @@
 // fully when the pod is admitted). Resource quantities are written in canonical form, as
 // the apiserver would store them, so an injected container compares equal to itself later.
 import { z } from 'zod';
+import { refuseUnknownFields } from './known-fields.ts';
 import { dns1123LabelProblem } from './names.ts';
 import { canonicalQuantity, quantityProblem } from './quantity.ts';
 import { volumeMountSchema } from './volumes.ts';
@@ -20,6 +21,42 @@ const quantity = z.union([z.string(), z.number()]).transform((value, ctx) => {
   return z.NEVER;
 });
 const resourceList = z.record(z.string(), quantity, { message: 'must map resource names to quantities' });
+
+/** core/v1 SecurityContext: a misspelt `runAsNonRot` would leave the sidecar running as root. */
+export const SECURITY_CONTEXT_FIELDS = [
+  'allowPrivilegeEscalation',
+  'appArmorProfile',
+  'capabilities',
+  'privileged',
+  'procMount',
+  'readOnlyRootFilesystem',
+  'runAsGroup',
+  'runAsNonRoot',
+  'runAsUser',
+  'seLinuxOptions',
+  'seccompProfile',
+  'windowsOptions',
+] as const;
+/** core/v1 Probe. */
+export const PROBE_FIELDS = [
+  'exec',
+  'failureThreshold',
+  'grpc',
+  'httpGet',
+  'initialDelaySeconds',
+  'periodSeconds',
+  'successThreshold',
+  'tcpSocket',
+  'terminationGracePeriodSeconds',
+  'timeoutSeconds',
+] as const;
+/** core/v1 Lifecycle (stopSignal is newer than the schema the tests hold, and still valid). */
+export const LIFECYCLE_FIELDS = ['postStart', 'preStop', 'stopSignal'] as const;
+
+/** An object whose own keys must be fields of `what`; the values are left to the apiserver. */
+const fieldsOf = (known: readonly string[], what: string) =>
+  object.superRefine(refuseUnknownFields(known, what));
+const probe = fieldsOf(PROBE_FIELDS, 'a core/v1 Probe');
 
 const port = z.strictObject({
   containerPort: z.number().int().min(1).max(65535, { message: 'must be a port number from 1 to 65535' }),
@@ -58,14 +95,27 @@ const containerFields = {
   restartPolicy: z.literal('Always', { message: 'can only be "Always" (a native sidecar)' }).optional(),
   volumeMounts: z.array(volumeMountSchema).optional(),
   volumeDevices: objects.optional(),
-  livenessProbe: object.optional(),
-  readinessProbe: object.optional(),
-  startupProbe: object.optional(),
-  lifecycle: object.optional(),
+  livenessProbe: probe.optional(),
+  readinessProbe: probe.optional(),
+  startupProbe: probe.optional(),
+  lifecycle: fieldsOf(LIFECYCLE_FIELDS, 'a core/v1 Lifecycle').optional(),
   terminationMessagePath: z.string().optional(),
   terminationMessagePolicy: z.enum(['File', 'FallbackToLogsOnError']).optional(),
   imagePullPolicy: z.enum(['Always', 'Never', 'IfNotPresent']).optional(),
-  securityContext: object.optional(),
+  securityContext: fieldsOf(SECURITY_CONTEXT_FIELDS, 'a core/v1 SecurityContext')
+    .superRefine((context, ctx) => {
+      const capabilities = context.capabilities;
+      if (capabilities && typeof capabilities === 'object' && !Array.isArray(capabilities)) {
+        for (const key of Object.keys(capabilities).filter((k) => k !== 'add' && k !== 'drop')) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['capabilities', key],
+            message: 'is not a field of core/v1 Capabilities (known: add, drop)',
+          });
+        }
+      }
+    })
+    .optional(),
   stdin: z.boolean().optional(),
   stdinOnce: z.boolean().optional(),
   tty: z.boolean().optional(),
@@ -74,12 +124,8 @@ const containerFields = {
 /** The fields of a core/v1 Container (ephemeral containers add targetContainerName). */
 export const CONTAINER_FIELDS: readonly string[] = Object.keys(containerFields);
 
-export const containerSchema = z.looseObject(containerFields).superRefine((container, ctx) => {
-  for (const key of Object.keys(container)) {
-    if (!CONTAINER_FIELDS.includes(key)) {
-      ctx.addIssue({ code: 'custom', path: [key], message: 'is not a field of a core/v1 Container' });
-    }
-  }
-});
+export const containerSchema = z
+  .looseObject(containerFields)
+  .superRefine(refuseUnknownFields(CONTAINER_FIELDS, 'a core/v1 Container'));
 
 export type ConfiguredContainer = z.output<typeof containerSchema>;

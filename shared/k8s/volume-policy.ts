@@ -19,6 +19,7 @@ import { posix } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { describeIssues } from '../review.ts';
+import { fieldsObject } from './known-fields.ts';
 import { firstRuleFor, namespacePattern, refineFirstRuleWins } from './namespace-rules.ts';
 import {
   HOST_PATH_TYPES,
@@ -68,18 +69,21 @@ export function isUnder(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
 }
 
-const hostPathRuleSchema = z.strictObject({
-  pathPrefix: z
-    .string()
-    .refine((p) => p.startsWith('/'), { message: 'must be an absolute path (start with "/")' })
-    .refine((p) => !hasBackstep(p), { message: 'must not contain ".."' })
-    .transform(normalisePath),
-  types: z
-    .array(z.enum(HOST_PATH_TYPES))
-    .min(1, 'must list at least one type ("" is the unset type, which the kubelet does not check)')
-    .default([...DEFAULT_HOST_PATH_TYPES]),
-  readOnly: z.boolean().default(true),
-});
+const hostPathRuleSchema = fieldsObject(
+  {
+    pathPrefix: z
+      .string()
+      .refine((p) => p.startsWith('/'), { message: 'must be an absolute path (start with "/")' })
+      .refine((p) => !hasBackstep(p), { message: 'must not contain ".."' })
+      .transform(normalisePath),
+    types: z
+      .array(z.enum(HOST_PATH_TYPES))
+      .min(1, 'must list at least one type ("" is the unset type, which the kubelet does not check)')
+      .default([...DEFAULT_HOST_PATH_TYPES]),
+    readOnly: z.boolean().default(true),
+  },
+  'a hostPath rule',
+);
 
 const volumeType = z.enum(VOLUME_SOURCES).refine((t) => t !== 'hostPath', {
   message: 'hostPath is allowed by path: list its prefixes under hostPath',
@@ -98,18 +102,21 @@ const ruleShape = {
   hostPath: z.array(hostPathRuleSchema).default([]),
 };
 
-export const volumePolicySchema = z
-  .strictObject({
-    default: z.strictObject(ruleShape).default({
+export const volumePolicySchema = fieldsObject(
+  {
+    default: fieldsObject(ruleShape, 'a volume policy rule').default({
       volumeTypes: [...DEFAULT_VOLUME_TYPES],
       csiDrivers: [],
       hostPath: [],
     }),
     rules: z
-      .array(z.strictObject({ namespaces: z.array(namespacePattern).min(1), ...ruleShape }))
+      .array(
+        fieldsObject({ namespaces: z.array(namespacePattern).min(1), ...ruleShape }, 'a volume policy rule'),
+      )
       .default([]),
-  })
-  .superRefine(refineFirstRuleWins);
+  },
+  'the volume policy',
+).superRefine(refineFirstRuleWins);
 
 export type VolumePolicy = z.output<typeof volumePolicySchema>;
 export type HostPathRule = VolumePolicy['default']['hostPath'][number];
@@ -152,6 +159,8 @@ export function ruleFor(policy: VolumePolicy, namespace: string | undefined): Ap
 
 /** The hostPath rule for `path`: the longest prefix that contains it. */
 export function hostPathRuleFor(rule: AppliedRule, path: string): HostPathRule | undefined {
+  // `a/link/..` is not `a` on the node when `link` is a symbolic link: no prefix holds a `..`.
+  if (hasBackstep(path)) return undefined;
   const normal = normalisePath(path);
   let best: HostPathRule | undefined;
   for (const entry of rule.hostPath) {
@@ -225,7 +234,8 @@ export function mountProblem(
   const path = String(volume.hostPath.path);
   const entry = hostPathRuleFor(rule, path);
   if (!entry) {
-    return `name: volume "${volume.name}" is hostPath "${path}", which the volume policy's ${rule.name} does not allow`;
+    const why = hasBackstep(path) ? ' (a path with a ".." segment is never allowed)' : '';
+    return `name: volume "${volume.name}" is hostPath "${path}", which the volume policy's ${rule.name} does not allow${why}`;
   }
   const typeProblem = hostPathProblem(rule, volume);
   if (typeProblem) return `name: volume "${volume.name}" is hostPath "${path}", whose ${typeProblem}`;

@@ -2,6 +2,7 @@
 // matters: an unknown or misspelt field is an error, never silently dropped, and what passes
 // is copied into the pod exactly as written.
 import { z } from 'zod';
+import { unknownFieldMessage } from './known-fields.ts';
 import { dns1123LabelProblem } from './names.ts';
 import { parseQuantity } from './quantity.ts';
 
@@ -39,6 +40,7 @@ export const VOLUME_SOURCES = [
   'vsphereVolume',
 ] as const;
 export type VolumeSource = (typeof VOLUME_SOURCES)[number];
+const VOLUME_FIELDS: readonly string[] = ['name', ...VOLUME_SOURCES];
 
 /** hostPath.type values core/v1 knows ('' = no check, the default). */
 export const HOST_PATH_TYPES = [
@@ -237,7 +239,11 @@ export const volumeSchema = z.looseObject({ name: z.string() }).superRefine((vol
   for (const key of Object.keys(volume)) {
     if (key === 'name') continue;
     if (!(VOLUME_SOURCES as readonly string[]).includes(key)) {
-      ctx.addIssue({ code: 'custom', path: [key], message: 'is not a field of a core/v1 Volume' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: unknownFieldMessage(key, VOLUME_FIELDS, 'a core/v1 Volume'),
+      });
       continue;
     }
     sources.push(key);

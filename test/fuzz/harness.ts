@@ -258,3 +258,165 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
 function push(pending: Pending[], item: Pending | undefined): void {
   if (item) pending.push(item);
 }
+
+export interface ClassReport {
+  name: string;
+  cases: number;
+  /** Answers: admitted (with the apiserver's verdict), denied, refused with a 4xx. */
+  allowed: number;
+  denied: number;
+  refused: number;
+  /** Cases also sent to every runtime (faas-js-runtime, OpenFaaS, standalone). */
+  overRuntimes: number;
+  slowestMs: number;
+  failures: Failure[];
+}
+
+export interface ClassOptions {
+  /** Cases per class. */
+  count: number;
+  seed: number;
+  /** Only these classes (names from HOSTILE_CLASSES). */
+  only?: readonly string[];
+  /** Send the classes that ask for it over every runtime, each a child process. */
+  runtimes?: boolean;
+  failureDir?: string;
+}
+
+/**
+ * Runs each hostile class: its generated cases through the function in-process, the answers
+ * judged by admission-check (so the oracle sees the pod the apiserver ends up with), each
+ * outcome checked by the class; classes marked everyRuntime also over HTTP to every runtime,
+ * whose answer must be the in-process one.
+ */
+export async function fuzzClasses(options: ClassOptions): Promise<ClassReport[]> {
+  const { HOSTILE_CLASSES } = await import('./classes.ts');
+  const { RUNTIMES, sendReview, startRuntime } = await import('../support/every-runtime.ts');
+  const failureDir = options.failureDir ?? join(tmpdir(), `faas-admission-fuzz-classes-${options.seed}`);
+  const loaded = new Map<string, LoadedMutation>();
+  const load = (name: string, env: Record<string, string>): LoadedMutation => {
+    const key = `${name} ${JSON.stringify(env)}`;
+    let entry = loaded.get(key);
+    if (!entry) {
+      const mutation = functions.get(name);
+      if (!mutation) throw new Error(`no function ${name}`);
+      entry = { mutation, config: loadConfig(mutation, env) };
+      loaded.set(key, entry);
+    }
+    return entry;
+  };
+  const reports: ClassReport[] = [];
+  for (const [index, hostile] of HOSTILE_CLASSES.entries()) {
+    if (options.only && !options.only.includes(hostile.name)) continue;
+    const report: ClassReport = {
+      name: hostile.name,
+      cases: 0,
+      allowed: 0,
+      denied: 0,
+      refused: 0,
+      overRuntimes: 0,
+      slowestMs: 0,
+      failures: [],
+    };
+    reports.push(report);
+    const fail = (c: { function: string; body: string; env: Record<string, string> }, reason: string) => {
+      if (report.failures.length >= 20) return;
+      mkdirSync(failureDir, { recursive: true });
+      const file = join(failureDir, `${hostile.name}-${report.failures.length}-${c.function}.json`);
+      writeFileSync(file, c.body);
+      const policy = c.env.VOLUME_POLICY_FILE ? `VOLUME_POLICY_FILE=${c.env.VOLUME_POLICY_FILE} ` : '';
+      report.failures.push({
+        function: `${hostile.name}: ${c.function}`,
+        reason: `${reason.slice(0, 600)} (replay: ${policy}npm run --silent invoke -- ${c.function} ${file})`,
+        file,
+      });
+    };
+    const cases = fc.sample(hostile.cases, { numRuns: options.count, seed: options.seed + index });
+    const answered: { c: (typeof cases)[number]; answer: HttpAnswer; ms: number }[] = [];
+    for (const c of cases) {
+      report.cases++;
+      const t0 = performance.now();
+      let answer: HttpAnswer;
+      try {
+        answer = handleReview(load(c.function, c.env), c.body);
+        // The runtime must be able to send it.
+        JSON.stringify(answer.body);
+      } catch (error) {
+        fail(c, `threw: ${(error as Error).stack ?? error}`);
+        continue;
+      }
+      const ms = performance.now() - t0;
+      report.slowestMs = Math.max(report.slowestMs, ms);
+      answered.push({ c, answer, ms });
+    }
+    // The apiserver's verdict on every review answered; without a patch it needs no object.
+    const judged = hostile.judged === false ? [] : answered.filter((a) => a.answer.status === 200);
+    const verdicts = await apiserverVerdicts(
+      judged.map(({ c, answer }) => {
+        const sent = JSON.parse(c.body);
+        const reply = answer.body as Json;
+        const request = reply?.response?.patch
+          ? sent
+          : { ...sent, request: { ...sent.request, object: null, oldObject: null } };
+        return { request, reply, validating: functions.get(c.function)?.kind === 'validating' };
+      }),
+    );
+    const verdictOf = new Map(judged.map((a, i) => [a, verdicts[i]]));
+    for (const a of answered) {
+      const reply = a.answer.body as Json;
+      const verdict = verdictOf.get(a);
+      if (verdict && !verdict.accepted) {
+        fail(a.c, `the apiserver refuses the reply: ${verdict.error}`);
+        continue;
+      }
+      const response = reply?.response;
+      if (a.answer.status === 200 && hostile.judged !== false && !verdict) continue;
+      const outcome = {
+        status: a.answer.status,
+        reply,
+        allowed: verdict?.accepted ? verdict.allowed : response?.allowed === true,
+        // Without a patch the judge had no object to patch: the pod is the one sent.
+        ...(verdict?.accepted && verdict.allowed
+          ? { object: reply?.response?.patch ? verdict.object : JSON.parse(a.c.body).request?.object }
+          : {}),
+        message: String(a.answer.status === 200 ? (response?.status?.message ?? '') : (reply?.message ?? '')),
+        warnings: (response?.warnings ?? []) as string[],
+        ms: a.ms,
+      };
+      if (a.answer.status !== 200) report.refused++;
+      else if (outcome.allowed) report.allowed++;
+      else report.denied++;
+      const problem = hostile.check(a.c, outcome);
+      if (problem) fail(a.c, problem);
+    }
+    if (options.runtimes && hostile.everyRuntime) {
+      // The same answer from every runtime, for the function every runtime serves in the tests.
+      const overHttp = answered.filter((a) => a.c.function === 'label-stamping');
+      const env = overHttp[0]?.c.env;
+      if (env) {
+        for (const name of RUNTIMES) {
+          const runtime = await startRuntime(name, { ...env, LOG_LEVEL: 'silent' });
+          try {
+            for (const a of overHttp) {
+              const reply = await sendReview(runtime, a.c.body).catch((error: Error) => error);
+              report.overRuntimes++;
+              if (reply instanceof Error) fail(a.c, `${name}: ${reply.message}`);
+              else if (
+                reply.status !== a.answer.status ||
+                JSON.stringify(reply.json) !== JSON.stringify(a.answer.body)
+              ) {
+                fail(
+                  a.c,
+                  `${name} answered ${reply.status} ${reply.text.slice(0, 300)}, in-process ${a.answer.status} ${JSON.stringify(a.answer.body).slice(0, 300)}`,
+                );
+              }
+            }
+          } finally {
+            await runtime.stop();
+          }
+        }
+      }
+    }
+  }
+  return reports;
+}
