@@ -8,11 +8,12 @@ import { createServer, type Server } from 'node:http';
 import { z } from 'zod';
 import { readEnvConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
+import type { ReviewHandler } from '../shared/handler.ts';
 import { guardIntake } from './intake.ts';
 import { answerBrokenRequests, listen, shutDown, stopOnSignals, timeoutOptions } from './lifecycle.ts';
 import { type Logger, stderrLogger } from './log.ts';
 import { PROBE_PATHS } from './probes.ts';
-import { loadRoutes, type ReviewTarget } from './routes.ts';
+import { loadRoutes } from './routes.ts';
 import { createAdmissionHandler } from './server.ts';
 import { serverSettingsShape } from './settings.ts';
 import { shutdownTelemetry, startTelemetry } from './telemetry.ts';
@@ -36,7 +37,7 @@ export interface OpenFaasOptions {
 export interface OpenFaasServer {
   url: string;
   server: Server;
-  routes: ReadonlyMap<string, ReviewTarget>;
+  routes: ReadonlyMap<string, ReviewHandler>;
   stop(): Promise<void>;
 }
 

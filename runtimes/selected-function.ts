@@ -3,8 +3,8 @@
 import { functions } from '../functions/index.ts';
 import { loadConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
+import type { LoadedMutation } from '../shared/handler.ts';
 import { loadMode } from '../shared/mode.ts';
-import type { LoadedMutation } from '../shared/runner.ts';
 
 export function selectedFunction(env: NodeJS.ProcessEnv = process.env): LoadedMutation {
   const name = env.FUNCTION;

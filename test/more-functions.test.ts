@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { RequestInfo } from '../shared/request-info.ts';
-import { allowReply, decodePatch } from '../shared/response.ts';
+import { allowed, completeResponse, decodePatch } from '../shared/response.ts';
 import { apiserverVerdicts, projectRoot } from './support/apiserver.ts';
 import { answer, edited, type Json, sample, sharedFixture } from './support/reviews.ts';
 
@@ -75,7 +75,7 @@ describe('the new functions, like every function', () => {
     for (const name of c.functions) {
       it(`${name}: ${c.name} is allowed with no patch`, () => {
         const reply = answer(name, c.review, ENV[name], INFO[name]);
-        assert.deepEqual(reply, allowReply('admission.k8s.io/v1', c.review.request.uid, []));
+        assert.deepEqual(reply, completeResponse(c.review, allowed()));
       });
     }
   }

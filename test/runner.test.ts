@@ -6,12 +6,13 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { functionNamed } from '../functions/index.ts';
 import { envName, loadConfig } from '../shared/config.ts';
-import { handleReview } from '../shared/handle.ts';
+import { deny } from '../shared/denial.ts';
+import { functionHandler, serveReview } from '../shared/handler.ts';
+import { answerBody } from '../shared/http-answer.ts';
 import { defaultVolumePolicy } from '../shared/k8s/volume-policy.ts';
-import { defineMutation, deny } from '../shared/mutation.ts';
-import { allowReply } from '../shared/response.ts';
+import { defineMutation } from '../shared/mutation.ts';
+import { allowed, completeResponse } from '../shared/response.ts';
 import { parseAdmissionReview } from '../shared/review.ts';
-import { review } from '../shared/runner.ts';
 import { apiserverVerdict, projectRoot } from './support/apiserver.ts';
 import { answer, edited, type Json, judged, sample, sharedFixture } from './support/reviews.ts';
 
@@ -60,14 +61,20 @@ describe('AdmissionReview envelope', () => {
   ];
   for (const c of malformed) {
     it(`answers 400 naming the field: ${c.name}`, () => {
-      const { status, body } = handleReview({ mutation: volumeExtension(), config: cfg() }, c.body);
+      const { status, body } = answerBody(
+        functionHandler({ mutation: volumeExtension(), config: cfg() }),
+        c.body,
+      );
       assert.equal(status, 400);
       assert.match((body as { message: string }).message, c.message);
     });
   }
 
   it('answers 400 for a body that is not JSON', () => {
-    const { status, body } = handleReview({ mutation: volumeExtension(), config: cfg() }, '{"apiVersion": ');
+    const { status, body } = answerBody(
+      functionHandler({ mutation: volumeExtension(), config: cfg() }),
+      '{"apiVersion": ',
+    );
     assert.equal(status, 400);
     assert.match((body as { message: string }).message, /body is not valid JSON/);
   });
@@ -123,7 +130,7 @@ describe('what every function leaves alone', () => {
     for (const name of c.functions) {
       it(`${name}: ${c.name} is allowed with no patch`, async () => {
         const reply = answer(name, c.review);
-        assert.deepEqual(reply, allowReply('admission.k8s.io/v1', c.review.request.uid, []));
+        assert.deepEqual(reply, completeResponse(c.review, allowed()));
         const verdict = await apiserverVerdict(c.review, reply);
         assert.equal(verdict.accepted && verdict.allowed, true);
       });
@@ -188,7 +195,10 @@ describe('a mutation that fails', () => {
     });
 
   it('is denied with code 500 and the uid when onError is deny, and the next review still works', async () => {
-    const reply = review({ mutation: throwing('deny'), config: {} }, parseAdmissionReview(knativePod));
+    const reply = serveReview(
+      functionHandler({ mutation: throwing('deny'), config: {} }),
+      parseAdmissionReview(knativePod),
+    );
     assert.equal(reply.response.uid, knativePod.request.uid);
     assert.equal(reply.response.allowed, false);
     assert.deepEqual(reply.response.status, {
@@ -201,7 +211,10 @@ describe('a mutation that fails', () => {
   });
 
   it('is admitted unchanged with a warning when onError is allow', () => {
-    const reply = review({ mutation: throwing('allow'), config: {} }, parseAdmissionReview(knativePod));
+    const reply = serveReview(
+      functionHandler({ mutation: throwing('allow'), config: {} }),
+      parseAdmissionReview(knativePod),
+    );
     assert.equal(reply.response.allowed, true);
     assert.equal(reply.response.patch, undefined);
     assert.match(reply.response.warnings?.[0] ?? '', /broken: internal error: boom \(admitted unchanged\)/);
@@ -212,7 +225,10 @@ describe('a mutation that fails', () => {
       ...throwing('deny'),
       mutate: () => deny('no', 422),
     });
-    const reply = review({ mutation: denying, config: {} }, parseAdmissionReview(knativePod));
+    const reply = serveReview(
+      functionHandler({ mutation: denying, config: {} }),
+      parseAdmissionReview(knativePod),
+    );
     assert.deepEqual(reply.response.status, { code: 422, reason: 'Invalid', message: 'no' });
   });
 });

@@ -115,7 +115,6 @@ export default defineMutation({
     failurePolicyReason:
       "the kubelet's status update must never be refused; unreachable, the node reports its real allocatable until the next heartbeat, which only means less oversale",
   },
-  onError: 'allow',
 
   mutate(node: V1Node, { config, warn }) {
     const status = node.status;
