@@ -13,7 +13,9 @@ import { defaultVolumePolicy } from '../shared/k8s/volume-policy.ts';
 import { defineMutation } from '../shared/mutation.ts';
 import { allowed, completeResponse } from '../shared/response.ts';
 import { parseAdmissionReview } from '../shared/review.ts';
+import { appliesTo } from '../shared/run-function.ts';
 import { apiserverVerdict, projectRoot } from './support/apiserver.ts';
+import { FUNCTION_ENV, FUNCTION_INFO, registeredNames } from './support/registry.ts';
 import { answer, edited, type Json, judged, sample, sharedFixture } from './support/reviews.ts';
 
 const knativePod = sharedFixture('knative-pod-netease-annotations.v1.json');
@@ -91,8 +93,17 @@ describe('AdmissionReview envelope', () => {
 });
 
 describe('what every function leaves alone', () => {
+  const nodeUpdate = edited(sample('node-oversale/first-heartbeat.json'), (_o, r) => {
+    r.subResource = undefined;
+  });
+  /** The registered functions that `review` is not for (by their appliesTo): none may touch it. */
+  const notFor = (review: Json) =>
+    registeredNames().filter(
+      (name) => !appliesTo(functionNamed(name).appliesTo, parseAdmissionReview(review).request),
+    );
+  // `functions`: whom the case is for; the registry-wide ones cover a function as soon as it is registered.
   const untouched: { name: string; review: Json; functions: string[] }[] = [
-    { name: 'DELETE (object is null)', review: sample('pod-delete.json'), functions: POD_FUNCTIONS },
+    { name: 'DELETE (object is null)', review: sample('pod-delete.json'), functions: registeredNames() },
     {
       name: 'CONNECT (pods/exec)',
       review: edited(knativePod, (_o, r) => {
@@ -100,15 +111,16 @@ describe('what every function leaves alone', () => {
         r.subResource = 'exec';
         r.object = { kind: 'PodExecOptions', apiVersion: 'v1', command: ['sh'] };
       }),
-      functions: POD_FUNCTIONS,
+      functions: registeredNames(),
     },
     {
       name: 'a pods/status UPDATE',
       review: edited(knativePod, (_o, r) => {
         r.operation = 'UPDATE';
         r.subResource = 'status';
+        r.oldObject = structuredClone(r.object);
       }),
-      functions: POD_FUNCTIONS,
+      functions: registeredNames(),
     },
     {
       name: 'UPDATE of a pod (annotations only act at creation)',
@@ -119,19 +131,34 @@ describe('what every function leaves alone', () => {
       functions: POD_FUNCTIONS,
     },
     {
+      name: 'an UPDATE of a pod that changes no image',
+      review: edited(knativePod, (o, r) => {
+        r.operation = 'UPDATE';
+        r.oldObject = structuredClone(r.object);
+        o.metadata.labels.tier = 'web';
+      }),
+      functions: ['sidecar-injection', 'image-mirror', 'config-volume'],
+    },
+    {
       name: 'another kind carrying the annotations',
       review: edited(sample('deployment.json'), (o) => {
         o.metadata.annotations = knativePod.request.object.metadata.annotations;
       }),
-      functions: POD_FUNCTIONS,
+      functions: notFor(sample('deployment.json')),
     },
+    {
+      name: 'a node UPDATE that is not the status subresource',
+      review: nodeUpdate,
+      functions: notFor(nodeUpdate),
+    },
+    { name: 'a pod', review: knativePod, functions: ['node-oversale'] },
   ];
   for (const c of untouched) {
     for (const name of c.functions) {
       it(`${name}: ${c.name} is allowed with no patch`, async () => {
-        const reply = answer(name, c.review);
+        const reply = answer(name, c.review, FUNCTION_ENV[name], FUNCTION_INFO[name]);
         assert.deepEqual(reply, completeResponse(c.review, allowed()));
-        const verdict = await apiserverVerdict(c.review, reply);
+        const verdict = await apiserverVerdict(c.review, reply, functionNamed(name).kind === 'validating');
         assert.equal(verdict.accepted && verdict.allowed, true);
       });
     }
