@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { Context, HealthCheck, IncomingBody, StructuredReturn } from 'faas-js-runtime';
 import { HttpError } from '../shared/errors.ts';
 import { type FunctionHandler, functionHandler } from '../shared/handler.ts';
-import { errorAnswer, type HttpAnswer } from '../shared/http-answer.ts';
+import { type HttpAnswer, messageAnswer } from '../shared/http-answer.ts';
 import { WEBHOOK_PATH_HEADER } from '../shared/request-info.ts';
 import { answerReviewRequest, internalErrorAnswer } from './review-request.ts';
 import { selectedFunction } from './selected-function.ts';
@@ -51,7 +51,7 @@ async function answerRequest(
   context: Context,
   body: IncomingBody | undefined,
 ): Promise<HttpAnswer & { headers?: Record<string, string> }> {
-  if (!served) return errorAnswer(503, 'the function is not initialised yet');
+  if (!served) return messageAnswer(503, 'the function is not initialised yet');
   const { headers } = context;
   // faas-js-runtime serves only `/`: the webhook's own path comes from the TLS proxy.
   const path = headers[WEBHOOK_PATH_HEADER];

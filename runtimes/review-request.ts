@@ -4,7 +4,7 @@
 import { requireJsonContentType } from '../shared/content-type.ts';
 import { HttpError } from '../shared/errors.ts';
 import type { ReviewHandler } from '../shared/handler.ts';
-import { answerBody, errorAnswer, type HttpAnswer } from '../shared/http-answer.ts';
+import { answerBody, type HttpAnswer, messageAnswer } from '../shared/http-answer.ts';
 import { type HeaderValues, parseApiserverTimeout, type RequestInfo } from '../shared/request-info.ts';
 
 /** What a transport hands over of one request to a function's path. */
@@ -42,7 +42,7 @@ export async function answerReviewRequest(
     const message =
       `${request.path ?? '/'} answers POST with an AdmissionReview, not ${request.method} ` +
       `(to POST an AdmissionReview as JSON: curl -H 'Content-Type: application/json' --data-binary @review.json)`;
-    return { ...errorAnswer(405, message), headers: { Allow: 'POST' } };
+    return { ...messageAnswer(405, message), headers: { Allow: 'POST' } };
   }
   let body: unknown;
   try {
@@ -52,7 +52,7 @@ export async function answerReviewRequest(
   } catch (error) {
     if (!(error instanceof HttpError)) return undefined;
     // After a body over the limit, the connection is not reused (one may still be arriving).
-    const answer = errorAnswer(error.status, error.message);
+    const answer = messageAnswer(error.status, error.message);
     return error.status === 413 ? { ...answer, headers: { Connection: 'close' } } : answer;
   }
   const timeoutMs = parseApiserverTimeout(request.timeout);
@@ -69,5 +69,5 @@ export async function answerReviewRequest(
 /** The answer to a request that met a bug, not bad input: a 500 that says so. */
 export function internalErrorAnswer(error: unknown): HttpAnswer {
   const detail = error instanceof Error ? error.message : String(error);
-  return errorAnswer(500, `internal error: ${detail}`);
+  return messageAnswer(500, `internal error: ${detail}`);
 }

@@ -5,8 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { HttpError } from '../shared/errors.ts';
 import type { ReviewHandler } from '../shared/handler.ts';
-import { errorAnswer, type HttpAnswer } from '../shared/http-answer.ts';
-import type { Logger } from './log.ts';
+import { type HttpAnswer, messageAnswer } from '../shared/http-answer.ts';
+import type { ServerLog } from './log.ts';
 import { answerReviewRequest, internalErrorAnswer } from './review-request.ts';
 import { routeAt } from './routes.ts';
 
@@ -22,7 +22,7 @@ export interface AdmissionHandlerOptions {
   readonly health: Readonly<Record<string, HealthCheck>>;
   /** Largest body accepted, in bytes. */
   readonly bodyLimit: number;
-  readonly log: Logger;
+  readonly log: ServerLog;
 }
 
 export interface AdmissionHandler {
@@ -44,16 +44,16 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
     const check = health[path];
     if (check) {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
-        return send(response, errorAnswer(405, `${path} answers GET`), { Allow: 'GET, HEAD' });
+        return send(response, messageAnswer(405, `${path} answers GET`), { Allow: 'GET, HEAD' });
       }
       const ready = check === 'live' || !draining;
-      return send(response, ready ? errorAnswer(200, 'ok') : errorAnswer(503, 'shutting down'));
+      return send(response, ready ? messageAnswer(200, 'ok') : messageAnswer(503, 'shutting down'));
     }
 
     const target = path === '/' ? root : routeAt(routes, path);
     if (!target) {
       const message = `no function at ${path}: POST an AdmissionReview to one of ${listed}`;
-      return send(response, errorAnswer(404, message));
+      return send(response, messageAnswer(404, message));
     }
     // Telemetry measures from `started` against the timeout, and logs an answer too late to count.
     const answer = await answerReviewRequest(target, {

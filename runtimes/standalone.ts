@@ -17,7 +17,7 @@ import { previewReply } from '../shared/handler.ts';
 import { reviewOf } from '../shared/http-answer.ts';
 import { guardIntake } from './intake.ts';
 import { answerBrokenRequests, listen, shutDown, stopOnSignals, timeoutOptions } from './lifecycle.ts';
-import { type Logger, stderrLogger } from './log.ts';
+import { type ServerLog, stderrLog } from './log.ts';
 import { PROBE_PATHS } from './probes.ts';
 import { loadRoutes } from './routes.ts';
 import { createAdmissionHandler } from './server.ts';
@@ -55,7 +55,7 @@ export const standaloneSettings = z
 export interface StandaloneOptions {
   /** Where settings and the functions' configuration are read (default: process.env). */
   env?: NodeJS.ProcessEnv;
-  log?: Logger;
+  log?: ServerLog;
   /** Print the endpoints, certificate and a curl command on stdout (default true). */
   announce?: boolean;
   /** Stop gracefully and exit 0 on SIGTERM / SIGINT (default true). */
@@ -82,7 +82,7 @@ export interface StandaloneServer {
 /** Starts the server; a ConfigError means bad settings, with the variable named. */
 export async function startStandalone(options: StandaloneOptions = {}): Promise<StandaloneServer> {
   const env = options.env ?? process.env;
-  const log = options.log ?? stderrLogger;
+  const log = options.log ?? stderrLog;
   const settings = readEnvConfig('standalone server: invalid configuration', standaloneSettings, env);
   const { routes, unconfigured } = loadRoutes(env);
   await startTelemetry();
@@ -214,7 +214,7 @@ async function main(): Promise<void> {
   try {
     await startStandalone();
   } catch (error) {
-    stderrLogger.error(error instanceof Error ? error.message : String(error));
+    stderrLog.error(error instanceof Error ? error.message : String(error));
     process.exit(1);
   }
 }

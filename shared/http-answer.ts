@@ -19,7 +19,8 @@ export interface HttpAnswer {
   body: AdmissionReviewReply | ErrorBody;
 }
 
-export function errorAnswer(status: number, message: string): HttpAnswer {
+/** A status with a JSON {code, message} body: every answer that is not an AdmissionReview. */
+export function messageAnswer(status: number, message: string): HttpAnswer {
   return { status, body: { code: status, message } };
 }
 
@@ -57,7 +58,7 @@ export function answerBody(handler: ReviewHandler, body: unknown, info: RequestI
   } catch (error) {
     if (!(error instanceof HttpError)) throw error;
     observeRejected(handler.name, received, error.status, error.message);
-    return errorAnswer(error.status, error.message);
+    return messageAnswer(error.status, error.message);
   }
   return { status: 200, body: serveReview(handler, review, received) };
 }
