@@ -484,7 +484,10 @@ describe('the command checks themselves', () => {
     assert.match(check('func invoke --file samples/none.json').join(), /no such file/);
   });
   it('know the folders an earlier command of the block wrote, and only those', () => {
-    assert.deepEqual(check('npm run manifests -- --out my-hooks\nkubectl apply -f my-hooks/webhooks.yaml'), []);
+    assert.deepEqual(
+      check('npm run manifests -- --out my-hooks\nkubectl apply -f my-hooks/webhooks.yaml'),
+      [],
+    );
     assert.match(check('kubectl apply -f my-hooks/webhooks.yaml').join(), /no such file/);
     assert.match(
       check('kubectl apply -f my-hooks/webhooks.yaml\nnpm run manifests -- --out my-hooks').join(),
