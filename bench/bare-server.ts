@@ -30,14 +30,15 @@ function floorAnswer(text: string): Answer {
 
 /** Imported only here, so that the floor loads nothing of the project. */
 async function coreAnswer(name: string): Promise<(text: string) => Answer> {
-  const [{ functionNamed }, { loadConfig }, { handleReview }] = await Promise.all([
+  const [{ functionNamed }, { loadConfig }, { functionHandler }, { answerBody }] = await Promise.all([
     import('../functions/index.ts'),
     import('../shared/config.ts'),
-    import('../shared/handle.ts'),
+    import('../shared/handler.ts'),
+    import('../shared/http-answer.ts'),
   ]);
   const mutation = functionNamed(name);
-  const fn = { mutation, config: loadConfig(mutation) };
-  return (text) => handleReview(fn, text);
+  const fn = functionHandler({ mutation, config: loadConfig(mutation) });
+  return (text) => answerBody(fn, text);
 }
 
 const answer = process.env.FUNCTION ? await coreAnswer(process.env.FUNCTION) : floorAnswer;

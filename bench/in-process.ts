@@ -2,7 +2,8 @@
 // This is the work every runtime adds on top of the floor, and the figure a profile explains.
 import { functionNamed } from '../functions/index.ts';
 import { loadConfig } from '../shared/config.ts';
-import { handleReview } from '../shared/handle.ts';
+import { functionHandler } from '../shared/handler.ts';
+import { answerBody } from '../shared/http-answer.ts';
 import type { BenchCase } from './cases.ts';
 import type { BenchFunction } from './targets.ts';
 
@@ -12,7 +13,7 @@ export interface InProcessResult {
   reviews: number;
   /** Whole review, body text to reply text, in microseconds. */
   perReviewUs: { mean: number; p50: number; p99: number };
-  /** Mean microseconds in JSON.parse, in handleReview (envelope, mutation, diff, base64), in JSON.stringify. */
+  /** Mean microseconds in JSON.parse, in answerBody (envelope, mutation, diff, base64), in JSON.stringify. */
   phasesUs: { parse: number; review: number; serialise: number };
 }
 
@@ -27,7 +28,7 @@ const round = (us: number) => Math.round(us * 10) / 10;
 /** Runs the review for `seconds` (a quarter of it as warm-up, not counted). */
 export function measureInProcess(fn: BenchFunction, benchCase: BenchCase, seconds: number): InProcessResult {
   const mutation = functionNamed(fn.name);
-  const loaded = { mutation, config: loadConfig(mutation, fn.env) };
+  const loaded = functionHandler({ mutation, config: loadConfig(mutation, fn.env) });
   const totals: number[] = [];
   const phases = { parse: 0, review: 0, serialise: 0 };
   const start = performance.now();
@@ -37,7 +38,7 @@ export function measureInProcess(fn: BenchFunction, benchCase: BenchCase, second
     const t0 = performance.now();
     const parsed = JSON.parse(benchCase.body);
     const t1 = performance.now();
-    const answer = handleReview(loaded, parsed);
+    const answer = answerBody(loaded, parsed);
     const t2 = performance.now();
     JSON.stringify(answer.body);
     const t3 = performance.now();

@@ -8,9 +8,9 @@ import { parseArgs } from 'node:util';
 import { functionNamed, functions } from '../functions/index.ts';
 import { describeConfig, loadConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { functionHandler, serveReview } from '../shared/handler.ts';
 import { loadMode, type Mode } from '../shared/mode.ts';
 import type { AdmissionReview, Operation } from '../shared/review.ts';
-import { review } from '../shared/runner.ts';
 import { createLogger, useLogger } from '../shared/telemetry/log.ts';
 import { CliError, fail, runAsScript } from './errors.ts';
 import { explain } from './explain.ts';
@@ -132,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof ConfigError) throw new CliError(error.message);
     throw error;
   }
-  const reply = review({ mutation, config, mode }, request);
+  const reply = serveReview(functionHandler({ mutation, config, mode }), request);
   process.stdout.write(parsed.values.explain ? explain(name, request, reply) : `${JSON.stringify(reply)}\n`);
   return 0;
 }

@@ -10,9 +10,10 @@ import { createServer, type Server } from 'node:http';
 import { z } from 'zod';
 import { readEnvConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { functionHandler } from '../shared/handler.ts';
 import { guardIntake } from './intake.ts';
 import { answerBrokenRequests, listen, shutDown, stopOnSignals, timeoutOptions } from './lifecycle.ts';
-import { type Logger, stderrLogger } from './log.ts';
+import { type ServerLog, stderrLog } from './log.ts';
 import { PROBE_PATHS } from './probes.ts';
 import { selectedFunction } from './selected-function.ts';
 import { createAdmissionHandler } from './server.ts';
@@ -23,7 +24,7 @@ const settingsSchema = z.object(serverSettingsShape({ host: '0.0.0.0', port: 808
 
 export interface FunctionServerOptions {
   env?: NodeJS.ProcessEnv;
-  log?: Logger;
+  log?: ServerLog;
   /** Stop gracefully and exit 0 on SIGTERM / SIGINT (default true). */
   handleSignals?: boolean;
 }
@@ -51,10 +52,10 @@ function withFaasNames(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 export async function startFunctionServer(options: FunctionServerOptions = {}): Promise<FunctionServer> {
   const env = options.env ?? process.env;
-  const log = options.log ?? stderrLogger;
+  const log = options.log ?? stderrLog;
   const settings = readEnvConfig('server: invalid configuration', settingsSchema, withFaasNames(env));
-  const served = await selectedFunction(env);
-  const name = served.mutation.name;
+  const served = functionHandler(await selectedFunction(env));
+  const name = served.name;
   await startTelemetry({ serviceName: name });
   const handler = createAdmissionHandler({
     routes: new Map([[name, served]]),

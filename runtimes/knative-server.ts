@@ -58,7 +58,7 @@ export async function startKnative(env: NodeJS.ProcessEnv = process.env): Promis
     throw new Error('faas-js-runtime made its server without the project’s fastify options');
   }
   const { port } = server.address() as AddressInfo;
-  const name = knative.servedFunction()?.mutation.name;
+  const name = knative.servedFunction()?.name;
   const limit = (options.bodyLimit / 1024 / 1024).toFixed(1);
   process.stdout.write(`${name}: faas-js-runtime listening on port ${port} (body limit ${limit} MiB)\n`);
   return server;

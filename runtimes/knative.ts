@@ -5,22 +5,23 @@
 // faas-js-runtime calls init() once before it listens, then handle() for every request to `/`
 // (JSON bodies arrive parsed), serves readiness() and liveness() on /health/*, and calls
 // shutdown() on SIGTERM.
+import { performance } from 'node:perf_hooks';
 import type { Context, HealthCheck, IncomingBody, StructuredReturn } from 'faas-js-runtime';
-import { requireJsonContentType } from '../shared/content-type.ts';
 import { HttpError } from '../shared/errors.ts';
-import { errorAnswer, type HttpAnswer, handleReview } from '../shared/handle.ts';
-import { parseApiserverTimeout, type RequestInfo, WEBHOOK_PATH_HEADER } from '../shared/request-info.ts';
-import type { LoadedMutation } from '../shared/runner.ts';
+import { type FunctionHandler, functionHandler } from '../shared/handler.ts';
+import { type HttpAnswer, messageAnswer } from '../shared/http-answer.ts';
+import { WEBHOOK_PATH_HEADER } from '../shared/request-info.ts';
+import { answerReviewRequest, internalErrorAnswer } from './review-request.ts';
 import { selectedFunction } from './selected-function.ts';
 import { shutdownTelemetry, startTelemetry } from './telemetry.ts';
 
-let served: LoadedMutation | undefined;
+let served: FunctionHandler | undefined;
 
 /** Picks the function, reads its configuration and starts telemetry, once; a ConfigError stops the start. */
 export async function init(): Promise<void> {
   const selected = await selectedFunction();
   await startTelemetry({ serviceName: selected.mutation.name });
-  served = selected;
+  served = functionHandler(selected);
 }
 
 /** Flushes telemetry before faas-js-runtime exits on SIGTERM. */
@@ -29,53 +30,55 @@ export async function shutdown(): Promise<void> {
 }
 
 /** The function being served (after init). */
-export function servedFunction(): LoadedMutation | undefined {
+export function servedFunction(): FunctionHandler | undefined {
   return served;
 }
 
-export function handle(context: Context, body?: IncomingBody): StructuredReturn {
-  const answer = answerRequest(context, body);
+export async function handle(context: Context, body?: IncomingBody): Promise<StructuredReturn> {
+  const answer = await answerRequest(context, body);
   if (answer.status >= 400 && 'message' in answer.body) {
     const log = answer.status >= 500 ? context.log.error : context.log.warn;
     log.call(context.log, `${context.method} refused with ${answer.status}: ${answer.body.message}`);
   }
   return {
     statusCode: answer.status,
-    headers: { 'content-type': 'application/json; charset=utf-8' },
+    headers: { 'content-type': 'application/json; charset=utf-8', ...answer.headers },
     body: answer.body,
   };
 }
 
-function answerRequest(context: Context, body: IncomingBody | undefined): HttpAnswer {
-  if (!served) return errorAnswer(503, 'the function is not initialised yet');
-  if (context.method !== 'POST') {
-    return errorAnswer(405, `${context.method} is not served: POST an AdmissionReview as JSON`);
-  }
-  try {
-    requireJsonContentType(context.headers['content-type']);
-    // The body arrives parsed, so a string here was a JSON string literal, not raw text.
-    if (typeof body === 'string')
-      throw new HttpError(400, 'invalid AdmissionReview: expected an object, received a string');
-    return handleReview(served, body, requestInfo(context));
-  } catch (error) {
-    if (error instanceof HttpError) return errorAnswer(error.status, error.message);
-    return errorAnswer(500, `internal error: ${(error as Error).message}`);
-  }
-}
-
-function requestInfo(context: Context): RequestInfo {
-  const headers = context.headers;
+async function answerRequest(
+  context: Context,
+  body: IncomingBody | undefined,
+): Promise<HttpAnswer & { headers?: Record<string, string> }> {
+  if (!served) return messageAnswer(503, 'the function is not initialised yet');
+  const { headers } = context;
   // faas-js-runtime serves only `/`: the webhook's own path comes from the TLS proxy.
   const path = headers[WEBHOOK_PATH_HEADER];
-  const known = typeof path === 'string' ? { headers, path } : { headers };
-  const timeout = context.query?.timeout;
-  if (timeout === undefined) return known;
-  const timeoutMs = parseApiserverTimeout(timeout);
-  if (timeoutMs === undefined) {
-    context.log.warn(`ignoring query parameter timeout=${JSON.stringify(timeout)}: not a duration like 10s`);
-    return known;
+  try {
+    const answer = await answerReviewRequest(
+      served,
+      {
+        method: context.method,
+        headers,
+        path: typeof path === 'string' ? path : undefined,
+        timeout: context.query?.timeout,
+        receivedAt: performance.now(),
+        // The body arrives parsed, so a string here was a JSON string literal, not raw text.
+        readBody: async () => {
+          if (typeof body !== 'string') return body;
+          throw new HttpError(400, 'invalid AdmissionReview: expected an object, received a string');
+        },
+      },
+      (timeout) =>
+        context.log.warn(
+          `ignoring query parameter timeout=${JSON.stringify(timeout)}: not a duration like 10s`,
+        ),
+    );
+    return answer ?? internalErrorAnswer(new Error('the request body could not be read'));
+  } catch (error) {
+    return internalErrorAnswer(error);
   }
-  return { ...known, timeoutMs };
 }
 
 /** Ready once the function and its configuration are loaded. */

@@ -6,7 +6,7 @@ import type { Server, ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { rawJsonAnswer } from './intake.ts';
-import type { Logger } from './log.ts';
+import type { ServerLog } from './log.ts';
 import type { AdmissionHandler } from './server.ts';
 import type { IntakeSettings } from './settings.ts';
 
@@ -66,7 +66,7 @@ export async function shutDown(
   server: Server,
   handler: AdmissionHandler,
   timeoutSeconds: number,
-  log: Logger,
+  log: ServerLog,
 ) {
   handler.drain();
   const closed = once(server, 'close');
@@ -84,7 +84,7 @@ export async function shutDown(
 }
 
 /** Runs `stop` once on SIGTERM or SIGINT, then exits 0 (1 if stopping failed). */
-export function stopOnSignals(stop: () => Promise<void>, log: Logger): void {
+export function stopOnSignals(stop: () => Promise<void>, log: ServerLog): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) return;

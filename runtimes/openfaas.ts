@@ -8,11 +8,12 @@ import { createServer, type Server } from 'node:http';
 import { z } from 'zod';
 import { readEnvConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
+import type { ReviewHandler } from '../shared/handler.ts';
 import { guardIntake } from './intake.ts';
 import { answerBrokenRequests, listen, shutDown, stopOnSignals, timeoutOptions } from './lifecycle.ts';
-import { type Logger, stderrLogger } from './log.ts';
+import { type ServerLog, stderrLog } from './log.ts';
 import { PROBE_PATHS } from './probes.ts';
-import { loadRoutes, type ReviewTarget } from './routes.ts';
+import { loadRoutes } from './routes.ts';
 import { createAdmissionHandler } from './server.ts';
 import { serverSettingsShape } from './settings.ts';
 import { shutdownTelemetry, startTelemetry } from './telemetry.ts';
@@ -28,7 +29,7 @@ export const openFaasSettings = z.object({
 
 export interface OpenFaasOptions {
   env?: NodeJS.ProcessEnv;
-  log?: Logger;
+  log?: ServerLog;
   /** Stop gracefully and exit 0 on SIGTERM / SIGINT (default true). */
   handleSignals?: boolean;
 }
@@ -36,13 +37,13 @@ export interface OpenFaasOptions {
 export interface OpenFaasServer {
   url: string;
   server: Server;
-  routes: ReadonlyMap<string, ReviewTarget>;
+  routes: ReadonlyMap<string, ReviewHandler>;
   stop(): Promise<void>;
 }
 
 export async function startOpenFaas(options: OpenFaasOptions = {}): Promise<OpenFaasServer> {
   const env = options.env ?? process.env;
-  const log = options.log ?? stderrLogger;
+  const log = options.log ?? stderrLog;
   const settings = readEnvConfig('openfaas: invalid configuration', openFaasSettings, env);
   const { routes, unconfigured } = loadRoutes(env, settings.function);
   const root = settings.function === undefined ? undefined : routes.get(settings.function);
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
   try {
     await startOpenFaas();
   } catch (error) {
-    stderrLogger.error(error instanceof Error ? error.message : String(error));
+    stderrLog.error(error instanceof Error ? error.message : String(error));
     process.exit(1);
   }
 }

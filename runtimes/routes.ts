@@ -4,14 +4,11 @@
 // serving everything locally needs no setup for the functions one is not trying.
 import { z } from 'zod';
 import { functions } from '../functions/index.ts';
-import type { LoadedChain } from '../shared/chain.ts';
 import { describeConfig, loadConfig, readEnvConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { chainHandler, functionHandler, type LoadedMutation, type ReviewHandler } from '../shared/handler.ts';
 import { dns1123LabelProblem } from '../shared/k8s/names.ts';
 import { loadMode } from '../shared/mode.ts';
-import type { LoadedMutation } from '../shared/runner.ts';
-
-export type ReviewTarget = LoadedMutation | LoadedChain;
 
 export const chainSettings = z.object({
   chain: z
@@ -25,7 +22,7 @@ export const chainSettings = z.object({
 
 export interface Routes {
   /** Path name to what answers there. */
-  routes: Map<string, ReviewTarget>;
+  routes: Map<string, ReviewHandler>;
   /** Functions left out: they need configuration and none of their variables is set. */
   unconfigured: { name: string; reason: string }[];
 }
@@ -34,7 +31,7 @@ export interface Routes {
  * What answers at `path`: `/<name>`, or `/<name>/<entry>` for one registration entry of a
  * function that has several (the entry reaches the function through RequestInfo.path).
  */
-export function routeAt(routes: ReadonlyMap<string, ReviewTarget>, path: string): ReviewTarget | undefined {
+export function routeAt<T>(routes: ReadonlyMap<string, T>, path: string): T | undefined {
   const [name = '', entry, ...rest] = path.slice(1).split('/');
   if (rest.length > 0 || entry === '') return undefined;
   return routes.get(name);
@@ -68,9 +65,9 @@ export function loadRoutes(env: NodeJS.ProcessEnv = process.env, only?: string):
       unconfigured.push({ name, reason: error.message });
     }
   }
-  const routes = new Map<string, ReviewTarget>();
+  const routes = new Map<string, ReviewHandler>();
   if (only === undefined || only !== settings.chainName) {
-    for (const [name, target] of loaded) routes.set(name, target);
+    for (const [name, target] of loaded) routes.set(name, functionHandler(target));
   }
   if (chainNames && (only === undefined || only === settings.chainName)) {
     routes.set(settings.chainName, loadChain(settings.chainName, chainNames, loaded));
@@ -82,7 +79,7 @@ function loadChain(
   name: string,
   names: readonly string[],
   loaded: ReadonlyMap<string, LoadedMutation>,
-): LoadedChain {
+): ReviewHandler {
   const fail = (message: string): never => {
     throw new ConfigError(`chain: invalid configuration: ${message}`);
   };
@@ -100,5 +97,5 @@ function loadChain(
       fail(`CHAIN: item ${index}: "${stepName}" is already in the chain`);
     return step as LoadedMutation;
   });
-  return { name, steps };
+  return chainHandler(name, steps);
 }

@@ -4,8 +4,8 @@
 import { functionLoaders } from '../functions/registry.ts';
 import { loadConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
+import type { LoadedMutation } from '../shared/handler.ts';
 import { loadMode } from '../shared/mode.ts';
-import type { LoadedMutation } from '../shared/runner.ts';
 
 export async function selectedFunction(env: NodeJS.ProcessEnv = process.env): Promise<LoadedMutation> {
   const name = env.FUNCTION;

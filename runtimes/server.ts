@@ -3,26 +3,26 @@
 // {code, message} that says what was wrong, and the process goes on serving.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { requireJsonContentType } from '../shared/content-type.ts';
 import { HttpError } from '../shared/errors.ts';
-import { errorAnswer, handleReview } from '../shared/handle.ts';
-import { parseApiserverTimeout, type RequestInfo } from '../shared/request-info.ts';
-import type { Logger } from './log.ts';
-import { type ReviewTarget, routeAt } from './routes.ts';
+import type { ReviewHandler } from '../shared/handler.ts';
+import { type HttpAnswer, messageAnswer } from '../shared/http-answer.ts';
+import type { ServerLog } from './log.ts';
+import { answerReviewRequest, internalErrorAnswer } from './review-request.ts';
+import { routeAt } from './routes.ts';
 
 /** `live`: the process answers. `ready`: it takes new reviews (fails while shutting down). */
 export type HealthCheck = 'live' | 'ready';
 
 export interface AdmissionHandlerOptions {
   /** Path name (without the leading /) to what answers there. */
-  readonly routes: ReadonlyMap<string, ReviewTarget>;
+  readonly routes: ReadonlyMap<string, ReviewHandler>;
   /** What answers at `/` (OpenFaaS calls a function at its root). */
-  readonly root?: ReviewTarget;
+  readonly root?: ReviewHandler;
   /** Health paths and what they check. */
   readonly health: Readonly<Record<string, HealthCheck>>;
   /** Largest body accepted, in bytes. */
   readonly bodyLimit: number;
-  readonly log: Logger;
+  readonly log: ServerLog;
 }
 
 export interface AdmissionHandler {
@@ -44,41 +44,27 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
     const check = health[path];
     if (check) {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
-        return send(response, 405, { code: 405, message: `${path} answers GET` }, { Allow: 'GET, HEAD' });
+        return send(response, messageAnswer(405, `${path} answers GET`), { Allow: 'GET, HEAD' });
       }
       const ready = check === 'live' || !draining;
-      return send(response, ready ? 200 : 503, {
-        code: ready ? 200 : 503,
-        message: ready ? 'ok' : 'shutting down',
-      });
+      return send(response, ready ? messageAnswer(200, 'ok') : messageAnswer(503, 'shutting down'));
     }
 
     const target = path === '/' ? root : routeAt(routes, path);
     if (!target) {
       const message = `no function at ${path}: POST an AdmissionReview to one of ${listed}`;
-      return send(response, 404, { code: 404, message });
+      return send(response, messageAnswer(404, message));
     }
-    if (request.method !== 'POST') {
-      const message = `${path} answers POST with an AdmissionReview, not ${request.method}`;
-      return send(response, 405, { code: 405, message }, { Allow: 'POST' });
-    }
-
-    let text: string;
-    try {
-      requireJsonContentType(request.headers['content-type']);
-      text = await readBody(request, bodyLimit);
-    } catch (error) {
-      if (!(error instanceof HttpError)) return; // the client went away: nobody to answer
-      // After a body over the limit, the connection is not reused (one may still be arriving).
-      const body = { code: error.status, message: error.message };
-      return send(response, error.status, body, error.status === 413 ? { Connection: 'close' } : {});
-    }
-
     // Telemetry measures from `started` against the timeout, and logs an answer too late to count.
-    const timeoutMs = parseApiserverTimeout(query.get('timeout') ?? undefined);
-    const info: RequestInfo = { timeoutMs, headers: request.headers, receivedAt: started, path };
-    const answer = handleReview(target, text, info);
-    send(response, answer.status, answer.body);
+    const answer = await answerReviewRequest(target, {
+      method: request.method,
+      headers: request.headers,
+      path,
+      timeout: query.get('timeout') ?? undefined,
+      receivedAt: started,
+      readBody: () => readBody(request, bodyLimit),
+    });
+    if (answer) send(response, answer, answer.headers);
   }
 
   const handler = (request: IncomingMessage, response: ServerResponse) => {
@@ -86,7 +72,7 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
       // A bug, not bad input: say so, keep serving.
       const detail = error instanceof Error ? error.message : String(error);
       log.error(`${request.method} ${splitUrl(request.url ?? '/').path}: ${detail}`);
-      if (!response.headersSent) send(response, 500, errorAnswer(500, `internal error: ${detail}`).body);
+      if (!response.headersSent) send(response, internalErrorAnswer(error));
       else response.destroy();
     });
   };
@@ -132,8 +118,7 @@ function readBody(request: IncomingMessage, limit: number): Promise<string> {
 
 function send(
   response: ServerResponse,
-  status: number,
-  body: unknown,
+  { status, body }: HttpAnswer,
   headers: Record<string, string> = {},
 ): void {
   if (response.headersSent || response.destroyed) return;

@@ -12,12 +12,14 @@ import { join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { readEnvConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
-import { previewReview } from '../shared/handle.ts';
+import type { ReviewHandler } from '../shared/handler.ts';
+import { previewReply } from '../shared/handler.ts';
+import { reviewOf } from '../shared/http-answer.ts';
 import { guardIntake } from './intake.ts';
 import { answerBrokenRequests, listen, shutDown, stopOnSignals, timeoutOptions } from './lifecycle.ts';
-import { type Logger, stderrLogger } from './log.ts';
+import { type ServerLog, stderrLog } from './log.ts';
 import { PROBE_PATHS } from './probes.ts';
-import { loadRoutes, type ReviewTarget } from './routes.ts';
+import { loadRoutes } from './routes.ts';
 import { createAdmissionHandler } from './server.ts';
 import { serverSettingsShape } from './settings.ts';
 import { observeServingCertificate, shutdownTelemetry, startTelemetry } from './telemetry.ts';
@@ -53,7 +55,7 @@ export const standaloneSettings = z
 export interface StandaloneOptions {
   /** Where settings and the functions' configuration are read (default: process.env). */
   env?: NodeJS.ProcessEnv;
-  log?: Logger;
+  log?: ServerLog;
   /** Print the endpoints, certificate and a curl command on stdout (default true). */
   announce?: boolean;
   /** Stop gracefully and exit 0 on SIGTERM / SIGINT (default true). */
@@ -64,7 +66,7 @@ export interface StandaloneServer {
   /** https://host:port, the functions are below it. */
   url: string;
   server: Server;
-  routes: ReadonlyMap<string, ReviewTarget>;
+  routes: ReadonlyMap<string, ReviewHandler>;
   /** Functions not served for want of configuration, with what is missing. */
   unconfigured: { name: string; reason: string }[];
   certFile: string;
@@ -80,7 +82,7 @@ export interface StandaloneServer {
 /** Starts the server; a ConfigError means bad settings, with the variable named. */
 export async function startStandalone(options: StandaloneOptions = {}): Promise<StandaloneServer> {
   const env = options.env ?? process.env;
-  const log = options.log ?? stderrLogger;
+  const log = options.log ?? stderrLog;
   const settings = readEnvConfig('standalone server: invalid configuration', standaloneSettings, env);
   const { routes, unconfigured } = loadRoutes(env);
   await startTelemetry();
@@ -163,8 +165,9 @@ export function describeStandalone(running: StandaloneServer): string {
   };
   const lines = [`faas-admission: serving over HTTPS (TLS 1.2+) on ${running.url}`];
   for (const [name, target] of running.routes) {
-    const steps =
-      'steps' in target ? `   (one call: ${target.steps.map((s) => s.mutation.name).join(' -> ')})` : '';
+    const { functions } = target;
+    const chained = functions.length !== 1 || functions[0] !== name;
+    const steps = chained ? `   (one call: ${functions.join(' -> ')})` : '';
     lines.push(`  POST ${running.url}/${name}${steps}`);
   }
   lines.push(`  GET  ${running.url}/healthz  ${running.url}/readyz`);
@@ -186,7 +189,7 @@ export function describeStandalone(running: StandaloneServer): string {
  * A review to try with `target`: the first of the project's samples that it answers with a
  * patch, else the shared fixture beside the checkout.
  */
-function findSample(target: ReviewTarget | undefined): string {
+function findSample(target: ReviewHandler | undefined): string {
   const samples = 'samples';
   if (target && existsSync(samples)) {
     const files = readdirSync(samples, { recursive: true, encoding: 'utf8' })
@@ -196,7 +199,7 @@ function findSample(target: ReviewTarget | undefined): string {
     const patched = files.find((file) => {
       try {
         // A preview: trying samples is not serving reviews, so it is not counted or logged.
-        return previewReview(target, readFileSync(file, 'utf8')).response.patch !== undefined;
+        return previewReply(target, reviewOf(readFileSync(file, 'utf8'))).response.patch !== undefined;
       } catch {
         return false;
       }
@@ -211,7 +214,7 @@ async function main(): Promise<void> {
   try {
     await startStandalone();
   } catch (error) {
-    stderrLogger.error(error instanceof Error ? error.message : String(error));
+    stderrLog.error(error instanceof Error ? error.message : String(error));
     process.exit(1);
   }
 }

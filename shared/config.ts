@@ -2,8 +2,8 @@
 // configuration stops the function at start with a message that names the variable and the problem.
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { describeIssues } from './field-path.ts';
 import type { AnyMutation } from './mutation.ts';
-import { describeIssues } from './review.ts';
 
 /** `annotationPrefix` -> `ANNOTATION_PREFIX`. */
 export function envName(key: string): string {

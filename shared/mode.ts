@@ -24,11 +24,3 @@ export function loadMode(mutation: AnyMutation, env: NodeJS.ProcessEnv = process
     );
   return value as Mode;
 }
-
-/** Longest warning the apiserver passes on whole (longer ones are truncated). */
-const WARNING_LIMIT = 256;
-
-/** A warning within the apiserver's limit: cut with "…" rather than truncated mid-word by it. */
-export function boundedWarning(text: string): string {
-  return text.length <= WARNING_LIMIT ? text : `${text.slice(0, WARNING_LIMIT - 1)}…`;
-}

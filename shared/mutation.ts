@@ -2,6 +2,7 @@
 // object it is handed (a private copy) and returns it, or returns a denial. The runner
 // (runner.ts) does everything else: matching, copying, diffing, answering.
 import type { z } from 'zod';
+import type { Denial } from './denial.ts';
 import type { AdmissionRequest, Operation } from './review.ts';
 
 export interface AppliesTo {
@@ -76,43 +77,6 @@ export interface MutationContext<Config> {
   warn(message: string): void;
 }
 
-/**
- * A refusal: what the user sees names the annotation, field and problem. A denial may list
- * several problems (each a complete sentence of its own); the reply joins them with "; " and
- * caps what it says at a readable length, telling how many more there were (response.ts).
- */
-export class Denial {
-  readonly problems: readonly string[];
-  readonly code: number;
-  constructor(problems: string | readonly string[], code = 403) {
-    this.problems = typeof problems === 'string' ? [problems] : [...problems];
-    this.code = code;
-  }
-  /** Every problem, joined: for logs and tests; replies cap it (response.ts). */
-  get message(): string {
-    return this.problems.join('; ');
-  }
-  /** The same problems, the first one prefixed with `context` (`annotation x: `). */
-  within(context: string): Denial {
-    const [first = '', ...rest] = this.problems;
-    return new Denial([`${context}${first}`, ...rest], this.code);
-  }
-}
-
-export function deny(message: string, code = 403): Denial {
-  return new Denial(message, code);
-}
-
-/** One denial listing every problem of `denials`, with the code of the first. */
-export function denyAll(denials: readonly Denial[], context = ''): Denial | undefined {
-  const [first] = denials;
-  if (!first) return undefined;
-  return new Denial(
-    denials.flatMap((d) => d.problems),
-    first.code,
-  ).within(context);
-}
-
 /** A z.object of the variables read, optionally followed by a transform. */
 export type ConfigSchema = z.ZodType<unknown, Record<string, string | undefined>>;
 
@@ -138,9 +102,10 @@ export interface Mutation<Schema extends ConfigSchema = ConfigSchema, Target = u
   readonly webhook: WebhookSettings | ((config: z.output<Schema>) => WebhookSettings);
   /**
    * When `mutate` throws (a bug, not bad input): `deny` refuses the object, `allow` admits it
-   * unchanged with a warning. Chosen per function, in line with its failurePolicy.
+   * unchanged with a warning. Omitted: as the apiserver would when the function cannot be
+   * reached, from failurePolicy (`Fail`: deny, `Ignore`: allow). See onErrorOf().
    */
-  readonly onError: 'deny' | 'allow';
+  readonly onError?: 'deny' | 'allow';
   /** Pure, synchronous and idempotent: a second run on its own output changes nothing. */
   mutate(object: Target, context: MutationContext<z.output<Schema>>): Target | Denial;
 }
@@ -158,4 +123,10 @@ export type AnyMutation = Mutation<ConfigSchema, any>;
 /** A mutation's registration settings for its loaded configuration. */
 export function webhookSettings(mutation: AnyMutation, config: unknown): WebhookSettings {
   return typeof mutation.webhook === 'function' ? mutation.webhook(config) : mutation.webhook;
+}
+
+/** What a failing `mutate` leads to: its own onError, or what its failurePolicy implies. */
+export function onErrorOf(mutation: AnyMutation, config: unknown): 'deny' | 'allow' {
+  if (mutation.onError) return mutation.onError;
+  return webhookSettings(mutation, config).failurePolicy === 'Ignore' ? 'allow' : 'deny';
 }

@@ -4,6 +4,7 @@
 // large objects cost nothing here.
 import { z } from 'zod';
 import { HttpError } from './errors.ts';
+import { describeIssues } from './field-path.ts';
 import { podSpecProblem } from './k8s/pod.ts';
 
 export const ADMISSION_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
@@ -83,23 +84,4 @@ export function parseAdmissionReview(body: unknown): AdmissionReview {
 function isPodRequest({ kind, resource, subResource }: AdmissionRequest): boolean {
   if (kind.group === '' && kind.kind === 'Pod') return true;
   return resource.group === '' && resource.resource === 'pods' && !subResource;
-}
-
-/** Renders zod issues as `field: problem; field: problem`, the field written as a dotted path. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): string {
-  return issues
-    .map((issue) => {
-      const path = formatPath(issue.path, prefix);
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
-}
-
-export function formatPath(path: readonly PropertyKey[], prefix = ''): string {
-  let out = prefix;
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
-  }
-  return out;
 }

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
+import { Denial } from '../shared/denial.ts';
 import { readJsonAnnotation } from '../shared/k8s/annotations.ts';
-import { Denial } from '../shared/mutation.ts';
 
 const schema = z.array(z.strictObject({ name: z.string(), size: z.number().optional() }));
 const pod = (annotations: Record<string, string>) => ({ metadata: { annotations } });

@@ -6,13 +6,12 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { functionNamed, functions } from '../functions/index.ts';
 import { loadRoutes } from '../runtimes/routes.ts';
-import { type LoadedChain, reviewChain } from '../shared/chain.ts';
 import { loadConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { type ChainHandler, chainHandler, type LoadedMutation, serveReview } from '../shared/handler.ts';
 import { defineMutation } from '../shared/mutation.ts';
 import { decodePatch } from '../shared/response.ts';
 import { parseAdmissionReview } from '../shared/review.ts';
-import type { LoadedMutation } from '../shared/runner.ts';
 import { apiserverVerdict, projectRoot } from './support/apiserver.ts';
 import { edited, type Json, judged, sharedFixture } from './support/reviews.ts';
 
@@ -28,13 +27,16 @@ function loaded(name: string, environment: Record<string, string> = env): Loaded
   return { mutation, config: loadConfig(mutation, environment) };
 }
 
-function chainOf(...steps: (string | LoadedMutation)[]): LoadedChain {
-  return { name: 'chain', steps: steps.map((step) => (typeof step === 'string' ? loaded(step) : step)) };
+function chainOf(...steps: (string | LoadedMutation)[]): ChainHandler {
+  return chainHandler(
+    'chain',
+    steps.map((step) => (typeof step === 'string' ? loaded(step) : step)),
+  );
 }
 
 /** The chain's reply, judged by the apiserver: the object after the patch, or the denial. */
-async function judgedChain(chain: LoadedChain, review: Json) {
-  const reply = reviewChain(chain, parseAdmissionReview(review));
+async function judgedChain(chain: ChainHandler, review: Json) {
+  const reply = serveReview(chain, parseAdmissionReview(review));
   const verdict = await apiserverVerdict(review, reply);
   if (!verdict.accepted) assert.fail(`the apiserver refuses the chain's reply: ${verdict.error}`);
   return { reply, patch: decodePatch(reply.response), verdict };
@@ -172,7 +174,7 @@ describe('chain configuration (CHAIN, CHAIN_NAME)', () => {
     const { routes } = loadRoutes({ CHAIN: ' volume-extension , node-selector', CHAIN_NAME: 'pods' });
     assert.deepEqual([...routes.keys()].slice(0, 3), ['volume-extension', 'node-selector', 'label-stamping']);
     assert.equal([...routes.keys()].at(-1), 'pods');
-    const chain = routes.get('pods') as LoadedChain;
+    const chain = routes.get('pods') as ChainHandler;
     assert.deepEqual(
       chain.steps.map((step) => step.mutation.name),
       ['volume-extension', 'node-selector'],

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { functionNamed } from '../functions/index.ts';
 import { loadConfig } from '../shared/config.ts';
-import { handleReview } from '../shared/handle.ts';
+import { functionHandler } from '../shared/handler.ts';
+import { answerBody } from '../shared/http-answer.ts';
 import { projectRoot } from './support/apiserver.ts';
 import { annotated, edited, type Json, judged, sample, sharedFixture } from './support/reviews.ts';
 
@@ -18,7 +19,7 @@ const env = { VOLUME_POLICY_FILE: join(projectRoot, 'samples', 'policies', 'nage
 
 function httpAnswer(name: string, body: Json, env: Record<string, string> = {}) {
   const mutation = functionNamed(name);
-  return handleReview({ mutation, config: loadConfig(mutation, env) }, JSON.stringify(body));
+  return answerBody(functionHandler({ mutation, config: loadConfig(mutation, env) }), JSON.stringify(body));
 }
 
 describe('fuzz findings', () => {

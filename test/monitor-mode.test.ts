@@ -13,10 +13,10 @@ import { functionNamed } from '../functions/index.ts';
 import { deployedFuncYaml, deployedWebhook } from '../scripts/manifests/function-config.ts';
 import { loadConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { type FunctionHandler, functionHandler, serveReview } from '../shared/handler.ts';
 import { loadMode, modeVariable } from '../shared/mode.ts';
 import { decodePatch } from '../shared/response.ts';
 import { parseAdmissionReview } from '../shared/review.ts';
-import { type LoadedMutation, review } from '../shared/runner.ts';
 import { METRIC } from '../shared/telemetry/instruments.ts';
 import { createLogger, useLogger } from '../shared/telemetry/log.ts';
 import { ATTR } from '../shared/telemetry/observe.ts';
@@ -34,9 +34,9 @@ class CollectingReader extends MetricReader {
 const reader = new CollectingReader();
 const lines: Json[] = [];
 
-function loaded(name: string, env: Record<string, string>): LoadedMutation {
+function loaded(name: string, env: Record<string, string>): FunctionHandler {
   const mutation = functionNamed(name);
-  return { mutation, config: loadConfig(mutation, env), mode: loadMode(mutation, env) };
+  return functionHandler({ mutation, config: loadConfig(mutation, env), mode: loadMode(mutation, env) });
 }
 
 describe('monitor mode', () => {
@@ -50,9 +50,9 @@ describe('monitor mode', () => {
 
   it('admits unpatched and warns the patch it would have made; the apiserver accepts the reply', async () => {
     const request = sample('knative-pod-volumes.json');
-    const enforced = review(loaded('volume-extension', {}), parseAdmissionReview(request));
+    const enforced = serveReview(loaded('volume-extension', {}), parseAdmissionReview(request));
     assert.equal(decodePatch(enforced.response).length, 4, 'enforced, the sample is patched');
-    const reply = review(loaded('volume-extension', { MODE: 'monitor' }), parseAdmissionReview(request));
+    const reply = serveReview(loaded('volume-extension', { MODE: 'monitor' }), parseAdmissionReview(request));
     assert.equal(reply.response.allowed, true);
     assert.equal(reply.response.patch, undefined);
     assert.deepEqual(reply.response.warnings, [
@@ -67,7 +67,7 @@ describe('monitor mode', () => {
   });
 
   it('admits what it would deny, with the denial and its message as a warning', () => {
-    const reply = review(
+    const reply = serveReview(
       loaded('volume-extension', { VOLUME_EXTENSION_MODE: 'monitor' }),
       parseAdmissionReview(sample('knative-pod-bad-volumes.json')),
     );

@@ -6,7 +6,7 @@ import jsonPatch from 'fast-json-patch';
 import { benchFunctions } from '../bench/targets.ts';
 import { functionNamed } from '../functions/index.ts';
 import { loadConfig } from '../shared/config.ts';
-import { Denial } from '../shared/mutation.ts';
+import { Denial } from '../shared/denial.ts';
 import { changeCopy, diff } from '../shared/patch.ts';
 import { decodePatch } from '../shared/response.ts';
 import { apiserverVerdicts } from './support/apiserver.ts';

@@ -6,13 +6,16 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { functionNamed } from '../functions/index.ts';
 import { envName, loadConfig } from '../shared/config.ts';
-import { handleReview } from '../shared/handle.ts';
+import { deny } from '../shared/denial.ts';
+import { functionHandler, serveReview } from '../shared/handler.ts';
+import { answerBody } from '../shared/http-answer.ts';
 import { defaultVolumePolicy } from '../shared/k8s/volume-policy.ts';
-import { defineMutation, deny } from '../shared/mutation.ts';
-import { allowReply } from '../shared/response.ts';
+import { defineMutation } from '../shared/mutation.ts';
+import { allowed, completeResponse } from '../shared/response.ts';
 import { parseAdmissionReview } from '../shared/review.ts';
-import { review } from '../shared/runner.ts';
+import { appliesTo } from '../shared/run-function.ts';
 import { apiserverVerdict, projectRoot } from './support/apiserver.ts';
+import { FUNCTION_ENV, FUNCTION_INFO, registeredNames } from './support/registry.ts';
 import { answer, edited, type Json, judged, sample, sharedFixture } from './support/reviews.ts';
 
 const knativePod = sharedFixture('knative-pod-netease-annotations.v1.json');
@@ -60,14 +63,20 @@ describe('AdmissionReview envelope', () => {
   ];
   for (const c of malformed) {
     it(`answers 400 naming the field: ${c.name}`, () => {
-      const { status, body } = handleReview({ mutation: volumeExtension(), config: cfg() }, c.body);
+      const { status, body } = answerBody(
+        functionHandler({ mutation: volumeExtension(), config: cfg() }),
+        c.body,
+      );
       assert.equal(status, 400);
       assert.match((body as { message: string }).message, c.message);
     });
   }
 
   it('answers 400 for a body that is not JSON', () => {
-    const { status, body } = handleReview({ mutation: volumeExtension(), config: cfg() }, '{"apiVersion": ');
+    const { status, body } = answerBody(
+      functionHandler({ mutation: volumeExtension(), config: cfg() }),
+      '{"apiVersion": ',
+    );
     assert.equal(status, 400);
     assert.match((body as { message: string }).message, /body is not valid JSON/);
   });
@@ -84,8 +93,17 @@ describe('AdmissionReview envelope', () => {
 });
 
 describe('what every function leaves alone', () => {
+  const nodeUpdate = edited(sample('node-oversale/first-heartbeat.json'), (_o, r) => {
+    r.subResource = undefined;
+  });
+  /** The registered functions that `review` is not for (by their appliesTo): none may touch it. */
+  const notFor = (review: Json) =>
+    registeredNames().filter(
+      (name) => !appliesTo(functionNamed(name).appliesTo, parseAdmissionReview(review).request),
+    );
+  // `functions`: whom the case is for; the registry-wide ones cover a function as soon as it is registered.
   const untouched: { name: string; review: Json; functions: string[] }[] = [
-    { name: 'DELETE (object is null)', review: sample('pod-delete.json'), functions: POD_FUNCTIONS },
+    { name: 'DELETE (object is null)', review: sample('pod-delete.json'), functions: registeredNames() },
     {
       name: 'CONNECT (pods/exec)',
       review: edited(knativePod, (_o, r) => {
@@ -93,15 +111,16 @@ describe('what every function leaves alone', () => {
         r.subResource = 'exec';
         r.object = { kind: 'PodExecOptions', apiVersion: 'v1', command: ['sh'] };
       }),
-      functions: POD_FUNCTIONS,
+      functions: registeredNames(),
     },
     {
       name: 'a pods/status UPDATE',
       review: edited(knativePod, (_o, r) => {
         r.operation = 'UPDATE';
         r.subResource = 'status';
+        r.oldObject = structuredClone(r.object);
       }),
-      functions: POD_FUNCTIONS,
+      functions: registeredNames(),
     },
     {
       name: 'UPDATE of a pod (annotations only act at creation)',
@@ -112,19 +131,34 @@ describe('what every function leaves alone', () => {
       functions: POD_FUNCTIONS,
     },
     {
+      name: 'an UPDATE of a pod that changes no image',
+      review: edited(knativePod, (o, r) => {
+        r.operation = 'UPDATE';
+        r.oldObject = structuredClone(r.object);
+        o.metadata.labels.tier = 'web';
+      }),
+      functions: ['sidecar-injection', 'image-mirror', 'config-volume'],
+    },
+    {
       name: 'another kind carrying the annotations',
       review: edited(sample('deployment.json'), (o) => {
         o.metadata.annotations = knativePod.request.object.metadata.annotations;
       }),
-      functions: POD_FUNCTIONS,
+      functions: notFor(sample('deployment.json')),
     },
+    {
+      name: 'a node UPDATE that is not the status subresource',
+      review: nodeUpdate,
+      functions: notFor(nodeUpdate),
+    },
+    { name: 'a pod', review: knativePod, functions: ['node-oversale'] },
   ];
   for (const c of untouched) {
     for (const name of c.functions) {
       it(`${name}: ${c.name} is allowed with no patch`, async () => {
-        const reply = answer(name, c.review);
-        assert.deepEqual(reply, allowReply('admission.k8s.io/v1', c.review.request.uid, []));
-        const verdict = await apiserverVerdict(c.review, reply);
+        const reply = answer(name, c.review, FUNCTION_ENV[name], FUNCTION_INFO[name]);
+        assert.deepEqual(reply, completeResponse(c.review, allowed()));
+        const verdict = await apiserverVerdict(c.review, reply, functionNamed(name).kind === 'validating');
         assert.equal(verdict.accepted && verdict.allowed, true);
       });
     }
@@ -188,7 +222,10 @@ describe('a mutation that fails', () => {
     });
 
   it('is denied with code 500 and the uid when onError is deny, and the next review still works', async () => {
-    const reply = review({ mutation: throwing('deny'), config: {} }, parseAdmissionReview(knativePod));
+    const reply = serveReview(
+      functionHandler({ mutation: throwing('deny'), config: {} }),
+      parseAdmissionReview(knativePod),
+    );
     assert.equal(reply.response.uid, knativePod.request.uid);
     assert.equal(reply.response.allowed, false);
     assert.deepEqual(reply.response.status, {
@@ -201,7 +238,10 @@ describe('a mutation that fails', () => {
   });
 
   it('is admitted unchanged with a warning when onError is allow', () => {
-    const reply = review({ mutation: throwing('allow'), config: {} }, parseAdmissionReview(knativePod));
+    const reply = serveReview(
+      functionHandler({ mutation: throwing('allow'), config: {} }),
+      parseAdmissionReview(knativePod),
+    );
     assert.equal(reply.response.allowed, true);
     assert.equal(reply.response.patch, undefined);
     assert.match(reply.response.warnings?.[0] ?? '', /broken: internal error: boom \(admitted unchanged\)/);
@@ -212,7 +252,10 @@ describe('a mutation that fails', () => {
       ...throwing('deny'),
       mutate: () => deny('no', 422),
     });
-    const reply = review({ mutation: denying, config: {} }, parseAdmissionReview(knativePod));
+    const reply = serveReview(
+      functionHandler({ mutation: denying, config: {} }),
+      parseAdmissionReview(knativePod),
+    );
     assert.deepEqual(reply.response.status, { code: 422, reason: 'Invalid', message: 'no' });
   });
 });

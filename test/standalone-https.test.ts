@@ -9,7 +9,7 @@ import { type ConnectionOptions, connect } from 'node:tls';
 import { promisify } from 'node:util';
 import { functions } from '../functions/index.ts';
 import { loadRoutes } from '../runtimes/routes.ts';
-import { handleReview } from '../shared/handle.ts';
+import { answerBody } from '../shared/http-answer.ts';
 import { apiserverVerdicts, projectRoot, sharedDir } from './support/apiserver.ts';
 import type { Json } from './support/reviews.ts';
 import {
@@ -105,7 +105,7 @@ describe('standalone HTTPS server', () => {
         assert.match(String(reply.headers['content-type']), /^application\/json/);
         if (reply.json.response.patch) patched++;
         judgements.push({ request: review, reply: reply.json });
-        assert.deepEqual(reply.json, handleReview(target, review).body, `${name} ${file}`);
+        assert.deepEqual(reply.json, answerBody(target, review).body, `${name} ${file}`);
       }
     }
     assert.ok(patched >= sent.size, 'too few replies carry a patch to show anything');

@@ -22,12 +22,12 @@ import { z } from 'zod';
 import { functionNamed } from '../functions/index.ts';
 import { loadConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
-import { handleReview } from '../shared/handle.ts';
+import { chainHandler, functionHandler, type LoadedMutation, serveReview } from '../shared/handler.ts';
+import { answerBody } from '../shared/http-answer.ts';
 import { defineMutation } from '../shared/mutation.ts';
 import type { RequestInfo } from '../shared/request-info.ts';
 import { decodePatch } from '../shared/response.ts';
 import { parseAdmissionReview } from '../shared/review.ts';
-import { type LoadedMutation, review } from '../shared/runner.ts';
 import { budgetOf } from '../shared/telemetry/budget.ts';
 import { DURATION_BUCKETS, METRIC } from '../shared/telemetry/instruments.ts';
 import { createLogger, useLogger } from '../shared/telemetry/log.ts';
@@ -48,12 +48,12 @@ const spans = new InMemorySpanExporter();
 const reader = new CollectingReader();
 const lines: Json[] = [];
 
-const loaded = (name: string, env: Record<string, string> = {}): LoadedMutation => {
+const step = (name: string, env: Record<string, string> = {}): LoadedMutation => {
   const mutation = functionNamed(name);
   return { mutation, config: loadConfig(mutation, env) };
 };
-const volumeExtension = loaded('volume-extension');
-const throwing = (onError: 'deny' | 'allow'): LoadedMutation => ({
+const volumeExtension = functionHandler(step('volume-extension'));
+const throwingStep = (onError: 'deny' | 'allow'): LoadedMutation => ({
   mutation: defineMutation({
     name: `broken-${onError}`,
     description: 'throws',
@@ -67,6 +67,7 @@ const throwing = (onError: 'deny' | 'allow'): LoadedMutation => ({
   }),
   config: {},
 });
+const throwing = (onError: 'deny' | 'allow') => functionHandler(throwingStep(onError));
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_SPAN_ID = '00f067aa0ba902b7';
@@ -111,21 +112,21 @@ describe('review telemetry', () => {
   });
 
   it('counts nothing and fails nothing before an SDK is registered, then counts once one is', async () => {
-    const first = handleReview(volumeExtension, sample('knative-pod-volumes.json'));
+    const first = answerBody(volumeExtension, sample('knative-pod-volumes.json'));
     assert.equal(first.status, 200);
     metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
     trace.setGlobalTracerProvider(
       new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] }),
     );
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    handleReview(volumeExtension, sample('knative-pod-volumes.json'));
+    answerBody(volumeExtension, sample('knative-pod-volumes.json'));
     assert.equal(await count(METRIC.reviews, { [ATTR.function]: 'volume-extension' }), 1);
     assert.equal(spans.getFinishedSpans().length, 1);
   });
 
   it('records one SERVER span continuing the traceparent, with the review and its budget', async () => {
     const body = JSON.stringify(sample('knative-pod-volumes.json'));
-    const answer = handleReview(volumeExtension, body, {
+    const answer = answerBody(volumeExtension, body, {
       headers: { traceparent, 'content-length': String(Buffer.byteLength(body)) },
       timeoutMs: 7000,
     });
@@ -161,12 +162,12 @@ describe('review telemetry', () => {
 
   it('falls back to WEBHOOK_TIMEOUT_SECONDS without a usable ?timeout=, and estimates the size without a body', () => {
     for (const timeoutMs of [undefined, 0, Number.NaN, -3000]) {
-      handleReview(volumeExtension, sample('knative-pod-volumes.json'), { timeoutMs });
+      answerBody(volumeExtension, sample('knative-pod-volumes.json'), { timeoutMs });
       assert.equal(lastSpan().attributes[ATTR.budget], 10, `timeoutMs=${timeoutMs}`);
       assert.equal(lastSpan().attributes[ATTR.budgetSource], 'default');
     }
     const reviewed = parseAdmissionReview(sample('knative-pod-volumes.json'));
-    review(volumeExtension, reviewed);
+    serveReview(volumeExtension, reviewed);
     assert.equal(lastSpan().attributes[ATTR.objectSize], JSON.stringify(reviewed.request.object).length);
     assert.equal(lastSpan().attributes[ATTR.objectSizeEstimated], true);
   });
@@ -181,32 +182,32 @@ describe('review telemetry', () => {
     }[] = [
       {
         name: 'patched',
-        answer: () => handleReview(volumeExtension, sample('knative-pod-volumes.json')),
+        answer: () => answerBody(volumeExtension, sample('knative-pod-volumes.json')),
         outcome: 'patched',
         allowed: true,
       },
       {
         name: 'not applicable (DELETE)',
-        answer: () => handleReview(volumeExtension, sample('pod-delete.json')),
+        answer: () => answerBody(volumeExtension, sample('pod-delete.json')),
         outcome: 'allowed',
         allowed: true,
       },
       {
         name: 'denied',
-        answer: () => handleReview(volumeExtension, sample('knative-pod-bad-volumes.json')),
+        answer: () => answerBody(volumeExtension, sample('knative-pod-bad-volumes.json')),
         outcome: 'denied',
         allowed: false,
       },
       {
         name: 'mutation threw, onError deny',
-        answer: () => handleReview(throwing('deny'), sample('plain-pod.json')),
+        answer: () => answerBody(throwing('deny'), sample('plain-pod.json')),
         outcome: 'error',
         allowed: false,
         error: true,
       },
       {
         name: 'mutation threw, onError allow',
-        answer: () => handleReview(throwing('allow'), sample('plain-pod.json')),
+        answer: () => answerBody(throwing('allow'), sample('plain-pod.json')),
         outcome: 'error',
         allowed: true,
         error: true,
@@ -226,7 +227,7 @@ describe('review telemetry', () => {
       [ATTR.function]: 'volume-extension',
       [ATTR.outcome]: 'denied',
     });
-    handleReview(volumeExtension, sample('knative-pod-bad-volumes.json'));
+    answerBody(volumeExtension, sample('knative-pod-bad-volumes.json'));
     const afterDenial = await count(METRIC.reviews, {
       [ATTR.function]: 'volume-extension',
       [ATTR.outcome]: 'denied',
@@ -236,8 +237,8 @@ describe('review telemetry', () => {
   });
 
   it('observes a chain as one review under its name, an error when a step failed even if admitted', async () => {
-    const chain = { name: 'pods-chain', steps: [throwing('allow'), loaded('node-selector')] };
-    const answer = handleReview(chain, sample('knative-pod-node-selector.json'), { timeoutMs: 4000 }) as Json;
+    const chain = chainHandler('pods-chain', [throwingStep('allow'), step('node-selector')]);
+    const answer = answerBody(chain, sample('knative-pod-node-selector.json'), { timeoutMs: 4000 }) as Json;
     assert.equal(answer.status, 200);
     assert.equal(answer.body.response.allowed, true);
     const span = lastSpan();
@@ -248,8 +249,8 @@ describe('review telemetry', () => {
     assert.ok((span.attributes[ATTR.patchOperations] as number) > 0, 'the other step still patched');
     assert.equal(span.attributes[ATTR.budget], 4);
     assert.equal(await count(METRIC.reviews, { [ATTR.function]: 'pods-chain', [ATTR.outcome]: 'error' }), 1);
-    const clean = { name: 'pods-chain', steps: [loaded('node-selector')] };
-    handleReview(clean, sample('knative-pod-node-selector.json'));
+    const clean = chainHandler('pods-chain', [step('node-selector')]);
+    answerBody(clean, sample('knative-pod-node-selector.json'));
     assert.equal(lastSpan().attributes[ATTR.outcome], 'patched');
   });
 
@@ -258,7 +259,7 @@ describe('review telemetry', () => {
       [ATTR.outcome]: 'error',
       [ATTR.function]: 'volume-extension',
     });
-    const answer = handleReview(volumeExtension, '{"kind": "AdmissionReview"}', { headers: { traceparent } });
+    const answer = answerBody(volumeExtension, '{"kind": "AdmissionReview"}', { headers: { traceparent } });
     assert.equal(answer.status, 400);
     const span = lastSpan();
     assert.equal(span.spanContext().traceId, TRACE_ID);
@@ -276,7 +277,7 @@ describe('review telemetry', () => {
     assert.deepEqual((point.value as Histogram).buckets.boundaries, DURATION_BUCKETS);
     // An answer ready 6 s after a 10 s budget started: 60% used, deterministic without waiting.
     const reviewsBefore = await count(METRIC.budgetFraction, {});
-    handleReview(volumeExtension, sample('knative-pod-volumes.json'), {
+    answerBody(volumeExtension, sample('knative-pod-volumes.json'), {
       timeoutMs: 10_000,
       receivedAt: performance.now() - 6000,
     });
@@ -294,9 +295,9 @@ describe('review telemetry', () => {
     const before = await count(METRIC.budgetWarnings, labels);
     lines.length = 0;
     const late = { timeoutMs: 10_000, receivedAt: performance.now() - 5100 };
-    handleReview(volumeExtension, sample('knative-pod-volumes.json'), late);
+    answerBody(volumeExtension, sample('knative-pod-volumes.json'), late);
     const lateSpan = lastSpan();
-    handleReview(volumeExtension, sample('knative-pod-volumes.json'), { timeoutMs: 10_000 });
+    answerBody(volumeExtension, sample('knative-pod-volumes.json'), { timeoutMs: 10_000 });
     assert.equal(await count(METRIC.budgetWarnings, labels), before + 1);
     const warnings = lines.filter((l) => /budget/.test(l.msg) && l.level === 'warn');
     assert.equal(warnings.length, 1);
@@ -308,10 +309,10 @@ describe('review telemetry', () => {
   it('logs one JSON line per review with trace and span ids: debug, warn for a denial, error for a failure', () => {
     lines.length = 0;
     const info: RequestInfo = { headers: { traceparent } };
-    handleReview(volumeExtension, sample('knative-pod-volumes.json'), info);
+    answerBody(volumeExtension, sample('knative-pod-volumes.json'), info);
     const patched = lastSpan();
-    handleReview(volumeExtension, sample('knative-pod-bad-volumes.json'), info);
-    handleReview(throwing('deny'), sample('plain-pod.json'), info);
+    answerBody(volumeExtension, sample('knative-pod-bad-volumes.json'), info);
+    answerBody(throwing('deny'), sample('plain-pod.json'), info);
     assert.deepEqual(
       lines.map((l) => [l.level, l.outcome]),
       [

@@ -5,10 +5,10 @@
 import { parseArgs, styleText } from 'node:util';
 import { functions } from '../../functions/index.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { functionHandler, serveReview } from '../../shared/handler.ts';
 import { loadMode } from '../../shared/mode.ts';
 import { decodePatch } from '../../shared/response.ts';
 import type { AdmissionReview } from '../../shared/review.ts';
-import { review } from '../../shared/runner.ts';
 import { createLogger, useLogger } from '../../shared/telemetry/log.ts';
 import { CliError, fail } from '../errors.ts';
 import { explain } from '../explain.ts';
@@ -204,10 +204,14 @@ export async function main(argv: string[]): Promise<number> {
       : Object.keys(functionEnv).length > 0
         ? '--env'
         : 'defaults (no Knative Service found, no --env)';
-    let reply: ReturnType<typeof review>;
+    let reply: ReturnType<typeof serveReview>;
     try {
-      reply = review(
-        { mutation, config: loadConfig(mutation, functionEnv), mode: loadMode(mutation, functionEnv) },
+      reply = serveReview(
+        functionHandler({
+          mutation,
+          config: loadConfig(mutation, functionEnv),
+          mode: loadMode(mutation, functionEnv),
+        }),
         reviewed,
       );
     } catch (error) {

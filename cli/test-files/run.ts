@@ -6,16 +6,12 @@ import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { functionNamed } from '../../functions/index.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { describeIssues, formatPath } from '../../shared/field-path.ts';
+import { functionHandler, serveReview } from '../../shared/handler.ts';
 import { firstDifference } from '../../shared/k8s/subset.ts';
 import { loadMode } from '../../shared/mode.ts';
 import { type AdmissionReviewReply, decodePatch } from '../../shared/response.ts';
-import {
-  type AdmissionReview,
-  describeIssues,
-  formatPath,
-  type KubernetesObject,
-} from '../../shared/review.ts';
-import { review } from '../../shared/runner.ts';
+import type { AdmissionReview, KubernetesObject } from '../../shared/review.ts';
 import type { Judge, Verdict } from '../admission-check.ts';
 import { CliError } from '../errors.ts';
 import { parseDocument, reviewOf } from '../review/input.ts';
@@ -118,7 +114,7 @@ function prepare(
       },
       `${label} input`,
     );
-    const reply = review({ mutation, config, mode }, request);
+    const reply = serveReview(functionHandler({ mutation, config, mode }), request);
     return { ...base, request, reply, validating: mutation.kind === 'validating', seconds: seconds() };
   } catch (error) {
     // A case that cannot run fails with its reason; the other cases still run.

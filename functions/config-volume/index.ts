@@ -4,12 +4,14 @@
 // hello-configmap at /etc/config and the label hello-added=OK.
 import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
 import { z } from 'zod';
+import { conflict } from '../../shared/denial.ts';
+import { describeIssues } from '../../shared/field-path.ts';
 import { parseLabelRules, stampLabels } from '../../shared/k8s/label-rules.ts';
 import { labelKeyProblem, labelValueProblem } from '../../shared/k8s/names.ts';
+import { noSpecDenial } from '../../shared/k8s/pod.ts';
 import { describeDifference } from '../../shared/k8s/subset.ts';
 import { volumeSchema } from '../../shared/k8s/volumes.ts';
-import { defineMutation, deny, type LabelSelector } from '../../shared/mutation.ts';
-import { describeIssues } from '../../shared/review.ts';
+import { defineMutation, type LabelSelector } from '../../shared/mutation.ts';
 
 const config = z
   .object({
@@ -85,23 +87,21 @@ export default defineMutation({
       'a pod labelled for the configuration would start without it; the objectSelector sends only labelled pods, so an unreachable webhook blocks no other pod',
     matches: [{ name: 'labelled', objectSelector: selector }],
   }),
-  onError: 'deny',
 
   mutate(pod: V1Pod, { config, request, warn }) {
     const { key, value } = config.label;
     const present = pod.metadata?.labels?.[key];
     if (present === undefined || (value !== undefined && present !== value)) return pod;
-    if (!pod.spec) return deny('the pod has no spec', 400);
+    if (!pod.spec) return noSpecDenial();
     const spec = pod.spec;
     const volume = config.volume;
 
     const existing = spec.volumes?.find((v) => v.name === volume.name);
     const difference = existing && describeDifference(volume, existing, 'configuration');
     if (difference) {
-      return deny(
-        `CONFIG_VOLUME: the pod already has a different volume named "${volume.name}" (${difference})`,
-        409,
-      );
+      return conflict(`the pod already has a different volume named "${volume.name}" (${difference})`, {
+        label: 'CONFIG_VOLUME',
+      });
     }
     if (!existing) {
       spec.volumes ??= [];
@@ -115,10 +115,8 @@ export default defineMutation({
         const atPath = container.volumeMounts?.find((m) => m.mountPath === config.mountPath);
         if (atPath?.name === volume.name) continue;
         if (atPath) {
-          return deny(
-            `MOUNT_PATH: spec.${list}[${i}] ("${container.name}") already mounts volume "${atPath.name}" at ${config.mountPath}`,
-            409,
-          );
+          const taken = `spec.${list}[${i}] ("${container.name}") already mounts volume "${atPath.name}"`;
+          return conflict(`${taken} at ${config.mountPath}`, { label: 'MOUNT_PATH' });
         }
         container.volumeMounts ??= [];
         container.volumeMounts.push({

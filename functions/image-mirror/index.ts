@@ -39,7 +39,6 @@ export default defineMutation({
     failurePolicyReason:
       'a pod admitted unmirrored still pulls from the public registry wherever that is reachable; failing would stop every pod in the cluster while the webhook is down (air-gapped clusters may prefer Fail)',
   },
-  onError: 'allow',
 
   mutate(pod: V1Pod, { config, request, warn }) {
     // Before Kubernetes 1.23 the subresource carried an EphemeralContainers object, not a Pod.

@@ -4,13 +4,16 @@
 // still checked when they are created; this only brings the error forward.
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
+import { Denial, denyAll } from '../../shared/denial.ts';
 import {
   annotation,
   describeUnknownAnnotations,
+  unknownAnnotationsDenial,
   unknownPrefixAnnotations,
 } from '../../shared/k8s/annotations.ts';
 import type { PodShaped } from '../../shared/k8s/pod.ts';
-import { Denial, defineMutation, denyAll } from '../../shared/mutation.ts';
+import { annotationPrefixSetting } from '../../shared/k8s/settings.ts';
+import { defineMutation } from '../../shared/mutation.ts';
 import { nodeSelectorVariables, selectNodes, withNodeSelectorPolicy } from '../node-selector/select.ts';
 import { extendVolumes, volumeVariables, withVolumePolicy } from '../volume-extension/extend.ts';
 
@@ -20,13 +23,6 @@ interface KnativeService {
 }
 
 const TEMPLATE_ANNOTATIONS = ['volumes', 'volumeMounts', 'nodeSelector'];
-
-/** Unknown keys under the prefix in the template: a misspelt annotation is refused, not left unread. */
-function unknownKeysDenial(template: PodShaped, prefix: string): Denial | undefined {
-  const unknown = unknownPrefixAnnotations(template, prefix);
-  if (unknown.length === 0) return undefined;
-  return new Denial(describeUnknownAnnotations(unknown, prefix), 400);
-}
 
 export default defineMutation({
   name: 'knative-service-validation',
@@ -43,11 +39,9 @@ export default defineMutation({
     .object({
       ...volumeVariables,
       ...nodeSelectorVariables,
-      annotationPrefix: z
-        .string()
-        .min(1)
-        .default('knative.netease.dev')
-        .describe('prefix of the volumes, volumeMounts and nodeSelector annotations (as the pod webhooks)'),
+      annotationPrefix: annotationPrefixSetting(
+        'prefix of the volumes, volumeMounts and nodeSelector annotations (as the pod webhooks)',
+      ),
     })
     .transform(withVolumePolicy)
     .transform(withNodeSelectorPolicy),
@@ -56,7 +50,6 @@ export default defineMutation({
     failurePolicyReason:
       'the pods are checked again by volume-extension and node-selector; this check only reports the problem earlier, so it must not block Services when unreachable',
   },
-  onError: 'allow',
 
   mutate(service: KnativeService, { config, request, warn }) {
     for (const line of describeUnknownAnnotations(
@@ -84,11 +77,13 @@ export default defineMutation({
     if (request.operation === 'UPDATE' && isDeepStrictEqual(old?.spec?.template, current.spec?.template)) {
       return service;
     }
+    // A misspelt annotation in the template is refused, not left unread.
+    const unknown = unknownPrefixAnnotations(template, config.annotationPrefix);
     const problems = [
-      unknownKeysDenial(template, config.annotationPrefix),
+      unknownAnnotationsDenial(unknown, config.annotationPrefix),
       extendVolumes(template, config, request.namespace),
       selectNodes(template, config, request.namespace, warn),
     ].filter((result) => result instanceof Denial);
-    return denyAll(problems, 'revision template (spec.template): ') ?? service;
+    return denyAll(problems)?.within('revision template (spec.template)') ?? service;
   },
 });

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { type LabelRule, parseLabelRules, stampLabels } from '../../shared/k8s/label-rules.ts';
+import { readSetting } from '../../shared/k8s/settings.ts';
 import { defineMutation } from '../../shared/mutation.ts';
 import type { KubernetesObject } from '../../shared/review.ts';
 
@@ -31,14 +32,8 @@ const config = z
       .describe('true: allow keys under kubernetes.io/ and k8s.io/'),
   })
   .transform((c, ctx) => {
-    const read = (key: 'stampLabels' | 'stampLabelsFile', text: () => string): LabelRule[] => {
-      try {
-        return parseLabelRules(text(), c.allowReservedPrefixes);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', path: [key], message: (error as Error).message });
-        return [];
-      }
-    };
+    const read = (key: 'stampLabels' | 'stampLabelsFile', text: () => string): LabelRule[] =>
+      readSetting(ctx, key, () => parseLabelRules(text(), c.allowReservedPrefixes), []);
     const rules = read('stampLabels', () => c.stampLabels);
     const file = c.stampLabelsFile;
     if (file) {
@@ -66,7 +61,6 @@ export default defineMutation({
     failurePolicyReason:
       'labels are bookkeeping: an object without them still works, so an unreachable webhook must not block the cluster',
   },
-  onError: 'allow',
 
   mutate(object: Labelled, { config, request, warn }) {
     stampLabels(object, config.rules, request, {

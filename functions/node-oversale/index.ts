@@ -13,6 +13,7 @@
 // result is bounded by the capacity the kubelet reports in the same request, and never negative.
 import type { V1Node } from '@kubernetes/client-node';
 import { z } from 'zod';
+import { describeIssues } from '../../shared/field-path.ts';
 import { annotation } from '../../shared/k8s/annotations.ts';
 import { refuseUnknownFields } from '../../shared/k8s/known-fields.ts';
 import {
@@ -23,7 +24,6 @@ import {
   quantityProblem,
 } from '../../shared/k8s/quantity.ts';
 import { defineMutation } from '../../shared/mutation.ts';
-import { describeIssues } from '../../shared/review.ts';
 import {
   labelsMatch,
   type OversoldResource,
@@ -134,7 +134,6 @@ export default defineMutation({
     failurePolicyReason:
       "the kubelet's status update must never be refused; unreachable, the node reports its real allocatable until the next heartbeat, which only means less oversale",
   },
-  onError: 'allow',
 
   mutate(node: V1Node, { config, warn }) {
     const status = node.status;

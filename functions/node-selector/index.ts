@@ -17,7 +17,6 @@ export default defineMutation({
       'a pod scheduled without its node selector can land on nodes it must not run on (wrong architecture, no GPU)',
     objectLabelExists: 'serving.knative.dev/service',
   },
-  onError: 'deny',
 
   mutate(pod: V1Pod, { config, request, warn }) {
     const unknown = unknownPrefixAnnotations(pod, config.annotationPrefix);

@@ -15,10 +15,10 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { describeIssues } from '../../shared/field-path.ts';
 import { fieldsObject } from '../../shared/k8s/known-fields.ts';
 import { labelKeyProblem } from '../../shared/k8s/names.ts';
 import { firstRuleFor, namespacePattern, refineFirstRuleWins } from '../../shared/k8s/namespace-rules.ts';
-import { describeIssues } from '../../shared/review.ts';
 
 /** The node labels users schedule by, set by the kubelet or the cloud provider. */
 export const WELL_KNOWN_KEYS = [

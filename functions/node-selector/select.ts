@@ -1,10 +1,12 @@
 // The work of node-selector, on anything shaped like a pod (a pod, or a Knative revision
 // template checked up front): one implementation for the mutation and the validation.
 import { z } from 'zod';
+import { conflict, Denial, forbidden } from '../../shared/denial.ts';
+import type { PathPart } from '../../shared/field-path.ts';
 import { readJsonAnnotation } from '../../shared/k8s/annotations.ts';
 import { labelKeyProblem, labelValueProblem } from '../../shared/k8s/names.ts';
-import { type PodShaped, podSpecProblem } from '../../shared/k8s/pod.ts';
-import { Denial, deny } from '../../shared/mutation.ts';
+import { noSpecDenial, type PodShaped, unusableSpecDenial } from '../../shared/k8s/pod.ts';
+import { annotationPrefixSetting, readSetting } from '../../shared/k8s/settings.ts';
 import {
   defaultNodeSelectorPolicy,
   describeAllowed,
@@ -16,11 +18,7 @@ import {
 
 /** The variables node-selector reads (the Knative Service validation reads them too). */
 export const nodeSelectorVariables = {
-  annotationPrefix: z
-    .string()
-    .min(1)
-    .default('knative.netease.dev')
-    .describe('prefix of the <prefix>/nodeSelector annotation'),
+  annotationPrefix: annotationPrefixSetting('prefix of the <prefix>/nodeSelector annotation'),
   nodeSelectorOverride: z
     .stringbool()
     .default(false)
@@ -47,12 +45,8 @@ export function withNodeSelectorPolicy<
   const file = config.nodeSelectorPolicyFile;
   const fallback = defaultNodeSelectorPolicy(config.annotationPrefix);
   if (!file) return { ...config, nodeSelectorPolicy: fallback };
-  try {
-    return { ...config, nodeSelectorPolicy: loadNodeSelectorPolicy(file, config.annotationPrefix) };
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', path: ['nodeSelectorPolicyFile'], message: (error as Error).message });
-    return { ...config, nodeSelectorPolicy: fallback };
-  }
+  const load = () => loadNodeSelectorPolicy(file, config.annotationPrefix);
+  return { ...config, nodeSelectorPolicy: readSetting(ctx, 'nodeSelectorPolicyFile', load, fallback) };
 }
 
 export const nodeSelectorSchema = z
@@ -90,14 +84,12 @@ export function selectNodes<P extends PodShaped>(
   const rule = keyRuleFor(settings.nodeSelectorPolicy, namespace);
   const refused = Object.keys(wanted).flatMap((label) => {
     const problem = keyProblem(rule, label);
-    return problem ? [`key "${label}": ${problem}`] : [];
+    return problem ? [forbidden(problem, labelKey(label))] : [];
   });
-  if (refused.length > 0) {
-    return deny(`annotation ${key}: ${refused.join('; ')}; ${describeAllowed(rule)}`, 403);
-  }
-  if (!pod.spec) return deny('the pod has no spec', 400);
-  const specProblem = podSpecProblem(pod.spec);
-  if (specProblem) return deny(`the pod cannot take the annotations: ${specProblem}`, 400);
+  const [first, ...rest] = refused;
+  if (first) return first.also(...rest, forbidden(describeAllowed(rule))).within(`annotation ${key}`);
+  const unusable = unusableSpecDenial(pod);
+  if (unusable || !pod.spec) return unusable ?? noSpecDenial();
   pod.spec.nodeSelector ??= {};
   const selector = pod.spec.nodeSelector;
   for (const [label, value] of Object.entries(wanted)) {
@@ -106,14 +98,19 @@ export function selectNodes<P extends PodShaped>(
     if (present === value) continue;
     if (present !== undefined) {
       if (!settings.nodeSelectorOverride) {
-        return deny(
-          `annotation ${key}: key "${label}": the pod's nodeSelector already sets it to "${present}", the annotation asks for "${value}" (NODE_SELECTOR_OVERRIDE=true lets the annotation win)`,
-          409,
-        );
+        return conflict(
+          `the pod's nodeSelector already sets it to "${present}", the annotation asks for "${value}" (NODE_SELECTOR_OVERRIDE=true lets the annotation win)`,
+          labelKey(label),
+        ).viaAnnotation(key);
       }
       warn(`node-selector: nodeSelector "${label}" changed from "${present}" to "${value}" by ${key}`);
     }
     selector[label] = value;
   }
   return pod;
+}
+
+/** A key of the annotation's selector, as the messages name it: `key "disktype"`. */
+function labelKey(label: string): PathPart {
+  return { label: `key "${label}"` };
 }

@@ -3,7 +3,7 @@
 // reinvocation, which sees the injected item defaulted, recognises it). Anything else the pod's
 // item has (another command, runAsUser: 0, one more mount) makes it a different item: a pod
 // cannot pass its own container off as the template's.
-import { formatPath } from '../../shared/review.ts';
+import { formatPath } from '../../shared/field-path.ts';
 
 /** A field the apiserver may have defaulted: the values it writes there. */
 type Defaulted = (

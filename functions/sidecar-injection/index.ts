@@ -9,9 +9,12 @@
 // the apiserver's defaults), never because of what the pod says (the status annotation).
 import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
 import { z } from 'zod';
+import { conflict, invalid } from '../../shared/denial.ts';
+import type { PathPart } from '../../shared/field-path.ts';
 import { annotation } from '../../shared/k8s/annotations.ts';
 import { labelKeyProblem } from '../../shared/k8s/names.ts';
-import { defineMutation, deny } from '../../shared/mutation.ts';
+import { noSpecDenial } from '../../shared/k8s/pod.ts';
+import { defineMutation } from '../../shared/mutation.ts';
 import { log } from '../../shared/telemetry/log.ts';
 import { containerDefaults, itemDifference, volumeDefaults, withoutTokenMount } from './defaults.ts';
 import { loadSidecarTemplate, type SidecarTemplate, type TemplateList } from './template.ts';
@@ -54,7 +57,10 @@ const config = z
 type Config = z.output<typeof config>;
 
 /** What a denial calls a template item: `sidecar template containers[0] "log-shipper"`. */
-const item = (list: string, i: number, name: string) => `sidecar template ${list}[${i}] "${name}"`;
+/** Where an item of the template is: `sidecar template containers[0] "proxy"`. */
+const item = (list: string, i: number, name: string): PathPart[] => [
+  { label: `sidecar template ${list}[${i}] "${name}"` },
+];
 
 /** The registration entries: pods of opted-in namespaces, and pods that opt in themselves. */
 export const NAMESPACE_ENTRY = 'namespace';
@@ -94,7 +100,6 @@ export default defineMutation({
       ],
     };
   },
-  onError: 'deny',
 
   mutate(pod: V1Pod, { config, request, webhookEntry }) {
     if (request.namespace === config.webhookNamespace) return pod;
@@ -102,7 +107,7 @@ export default defineMutation({
     const choice = annotation(pod, optKey);
     if (choice === 'false') return pod;
     if (choice !== undefined && choice !== 'true') {
-      return deny(`annotation ${optKey}: must be "true" or "false", not "${choice}"`, 400);
+      return invalid(`must be "true" or "false", not "${choice}"`).viaAnnotation(optKey);
     }
     // Opted in by its own annotation, or sent on the entry of opted-in namespaces.
     if (choice !== 'true' && webhookEntry !== NAMESPACE_ENTRY) {
@@ -119,7 +124,7 @@ export default defineMutation({
     }
     const statusKey = `${config.annotationPrefix}/injected`;
     const { template } = config;
-    if (!pod.spec) return deny('the pod has no spec', 400);
+    if (!pod.spec) return noSpecDenial();
     const spec = pod.spec;
 
     const volumes = (): V1Volume[] => spec.volumes ?? [];
@@ -131,9 +136,9 @@ export default defineMutation({
       } else {
         const difference = itemDifference(volume, present, volumeDefaults);
         if (difference) {
-          return deny(
-            `${item('volumes', i, volume.name)}: the pod already has a different volume named "${volume.name}" (${difference})`,
-            409,
+          return conflict(
+            `the pod already has a different volume named "${volume.name}" (${difference})`,
+            ...item('volumes', i, volume.name),
           );
         }
       }
@@ -146,24 +151,23 @@ export default defineMutation({
       for (const [i, container] of template[list].entries()) {
         const where = item(list, i, container.name);
         if (containers(other).some((c) => c.name === container.name)) {
-          return deny(`${where}: the pod already has a container named "${container.name}" in ${other}`, 409);
+          return conflict(`the pod already has a container named "${container.name}" in ${other}`, ...where);
         }
         const present = containers(list).find((c) => c.name === container.name);
         const difference =
           present &&
           itemDifference(container, withoutTokenMount(container, present, volumes()), containerDefaults);
         if (difference) {
-          return deny(
-            `${where}: the pod already has a container named "${container.name}" with a different definition (${difference})`,
-            409,
+          return conflict(
+            `the pod already has a container named "${container.name}" with a different definition (${difference})`,
+            ...where,
           );
         }
         for (const [j, mount] of (container.volumeMounts ?? []).entries()) {
           if (!volumes().some((v) => v.name === mount.name)) {
-            return deny(
-              `${where}: volumeMounts[${j}]: no volume named "${mount.name}" in the template or the pod`,
-              400,
-            );
+            return invalid(`no volume named "${mount.name}" in the template or the pod`, ...where, {
+              label: `volumeMounts[${j}]`,
+            });
           }
         }
         if (present) continue;

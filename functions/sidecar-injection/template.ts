@@ -15,10 +15,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { describeIssues } from '../../shared/field-path.ts';
 import { type ConfiguredContainer, containerSchema } from '../../shared/k8s/containers.ts';
 import { refuseUnknownFields } from '../../shared/k8s/known-fields.ts';
 import { type AnnotatedVolume, volumeSchema } from '../../shared/k8s/volumes.ts';
-import { describeIssues } from '../../shared/review.ts';
 
 export type TemplateList = 'containers' | 'initContainers';
 

@@ -4,8 +4,11 @@
 import type { V1Container, V1PodSpec, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { isDraft, original } from 'immer';
 import { z } from 'zod';
+import { conflict, Denial, denyAll, forbidden, invalid } from '../../shared/denial.ts';
+import type { PathPart } from '../../shared/field-path.ts';
 import { readJsonAnnotation } from '../../shared/k8s/annotations.ts';
-import { type PodShaped, podSpecProblem } from '../../shared/k8s/pod.ts';
+import { noSpecDenial, type PodShaped, podSpecProblem, unusableSpecDenial } from '../../shared/k8s/pod.ts';
+import { annotationPrefixSetting, readSetting } from '../../shared/k8s/settings.ts';
 import { isContainedIn } from '../../shared/k8s/subset.ts';
 import {
   defaultVolumePolicy,
@@ -16,7 +19,6 @@ import {
   volumeProblem,
 } from '../../shared/k8s/volume-policy.ts';
 import { mountInContainerProblem, volumeMountSchema, volumeSchema } from '../../shared/k8s/volumes.ts';
-import { Denial, deny, denyAll } from '../../shared/mutation.ts';
 
 // Built once: a zod schema costs more to build than to run, and readJsonAnnotation remembers
 // outcomes per schema.
@@ -25,11 +27,9 @@ const volumeMountsSchema = z.array(volumeMountSchema);
 
 /** The variables volume-extension reads (the Knative Service validation reads them too). */
 export const volumeVariables = {
-  annotationPrefix: z
-    .string()
-    .min(1)
-    .default('knative.netease.dev')
-    .describe('prefix of the <prefix>/volumes and <prefix>/volumeMounts annotations'),
+  annotationPrefix: annotationPrefixSetting(
+    'prefix of the <prefix>/volumes and <prefix>/volumeMounts annotations',
+  ),
   targetContainer: z
     .string()
     .min(1)
@@ -57,12 +57,10 @@ export function withVolumePolicy<C extends { volumePolicyFile?: string | undefin
 ): C & { policy: VolumePolicy } {
   const file = config.volumePolicyFile;
   if (!file) return { ...config, policy: defaultVolumePolicy };
-  try {
-    return { ...config, policy: loadVolumePolicy(file) };
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', path: ['volumePolicyFile'], message: (error as Error).message });
-    return { ...config, policy: defaultVolumePolicy };
-  }
+  return {
+    ...config,
+    policy: readSetting(ctx, 'volumePolicyFile', () => loadVolumePolicy(file), defaultVolumePolicy),
+  };
 }
 
 /** Adds the annotated volumes and mounts to `pod` (changed in place), or refuses. */
@@ -88,38 +86,36 @@ export function extendVolumes<P extends PodShaped>(
   for (const [i, volume] of (volumes ?? []).entries()) {
     const problem = volumeProblem(rule, volume);
     if (problem)
-      volumeDenials.push(deny(`annotation ${volumesKey}: item ${i} (volume "${volume.name}"): ${problem}`));
+      volumeDenials.push(forbidden(problem).viaItem(i, volumeNamed(volume.name)).viaAnnotation(volumesKey));
   }
   const refused = denyAll(volumeDenials);
   if (refused) return refused;
-  if (!pod.spec) return deny('the pod has no spec', 400);
-  const specProblem = podSpecProblem(pod.spec);
-  if (specProblem) return deny(`the pod cannot take the annotations: ${specProblem}`, 400);
+  const unusable = unusableSpecDenial(pod);
+  if (unusable || !pod.spec) return unusable ?? noSpecDenial();
   const before = plain(pod.spec);
 
   // A new list is attached only when something goes in: no `volumes: []` on a pod without any.
   const podVolumes = pod.spec.volumes ?? [];
   // Looked up by name and path through maps: an annotation may hold thousands of items, and
   // a linear search per item over a copy-on-write draft would make a review take seconds.
-  const volumeNamed = firstBy(podVolumes, (v) => v.name);
+  const volumeByName = firstBy(podVolumes, (v) => v.name);
   /** The volumes the annotation adds, by name, with their item: the pod's own mounts of them are judged too. */
   const injected = new Map<string, number>();
   for (const [i, volume] of (volumes ?? []).entries()) {
-    const present = volumeNamed.get(volume.name);
+    const present = volumeByName.get(volume.name);
     if (!present) {
       podVolumes.push(volume as V1Volume);
-      volumeNamed.set(volume.name, volume as V1Volume);
+      volumeByName.set(volume.name, volume as V1Volume);
       injected.set(volume.name, i);
     } else if (!isContainedIn(volume, present)) {
-      return deny(
-        `annotation ${volumesKey}: item ${i}: name: the pod already has a different volume named "${volume.name}"`,
-        409,
-      );
+      return conflict(`the pod already has a different volume named "${volume.name}"`, { field: 'name' })
+        .viaItem(i)
+        .viaAnnotation(volumesKey);
     }
   }
   // The pod's own containers (every kind) may mount what the annotation adds: a mount written
   // in the pod for a volume it does not have yet is held to the rule like the annotation's.
-  const ownProblems = ownMountProblems(before, volumeNamed, rule, volumesKey, injected);
+  const ownProblems = ownMountProblems(before, volumeByName, rule, volumesKey, injected);
   if (ownProblems.length > 0) return denyAll(ownProblems) as Denial;
   if (!pod.spec.volumes && podVolumes.length > 0) pod.spec.volumes = podVolumes;
   if (!mounts) return pod;
@@ -128,27 +124,22 @@ export function extendVolumes<P extends PodShaped>(
   const container = pod.spec.containers.find((c) => c.name === target);
   if (!container) {
     const names = pod.spec.containers.map((c) => c.name).join(', ');
-    return deny(
-      `annotation ${mountsKey}: the pod has no container named "${target}" (containers: ${names})`,
-      400,
+    return invalid(`the pod has no container named "${target}" (containers: ${names})`).viaAnnotation(
+      mountsKey,
     );
   }
   const targetBefore = before.containers.find((c) => c.name === target);
   const mountDenials: Denial[] = [];
   for (const [i, mount] of mounts.entries()) {
-    const volume = volumeNamed.get(mount.name);
+    const volume = volumeByName.get(mount.name);
     if (!volume) {
-      mountDenials.push(
-        deny(
-          `annotation ${mountsKey}: item ${i}: name: no volume named "${mount.name}" in the pod or in ${volumesKey}`,
-          400,
-        ),
-      );
+      const missing = `no volume named "${mount.name}" in the pod or in ${volumesKey}`;
+      mountDenials.push(invalid(missing, { field: 'name' }).viaItem(i).viaAnnotation(mountsKey));
       continue;
     }
     const problem = mountProblem(rule, mount, volume) ?? mountInContainerProblem(mount, targetBefore);
     if (problem)
-      mountDenials.push(deny(`annotation ${mountsKey}: item ${i} (volume "${mount.name}"): ${problem}`));
+      mountDenials.push(forbidden(problem).viaItem(i, volumeNamed(mount.name)).viaAnnotation(mountsKey));
   }
   const mountRefused = denyAll(mountDenials);
   if (mountRefused) return mountRefused;
@@ -160,10 +151,8 @@ export function extendVolumes<P extends PodShaped>(
       containerMounts.push(mount as V1VolumeMount);
       mountAt.set(mount.mountPath, mount as V1VolumeMount);
     } else if (!isContainedIn(mount, present)) {
-      return deny(
-        `annotation ${mountsKey}: item ${i}: mountPath: "${mount.mountPath}" is already mounted in container "${target}" (volume "${present.name}")`,
-        409,
-      );
+      const taken = `"${mount.mountPath}" is already mounted in container "${target}" (volume "${present.name}")`;
+      return conflict(taken, { field: 'mountPath' }).viaItem(i).viaAnnotation(mountsKey);
     }
   }
   if (!container.volumeMounts && containerMounts.length > 0) container.volumeMounts = containerMounts;
@@ -192,28 +181,42 @@ function ownMountProblems(
 ): Denial[] {
   const own = volumes.size > 0 ? volumes : firstBy(spec.volumes ?? [], (v) => v.name);
   const problems: Denial[] = [];
-  for (const { where, mount } of mountsOf(spec)) {
+  for (const { path, mount } of mountsOf(spec)) {
     const volume = own.get(mount.name);
     const problem = mountProblem(rule, mount, volume);
     if (!problem) continue;
     const item = injected.get(mount.name);
-    const source =
-      item === undefined ? '' : `annotation ${volumesKey}: item ${item} (volume "${mount.name}"): `;
-    problems.push(deny(`${source}${where} (volume "${mount.name}"): ${problem}`));
+    const denial = forbidden(problem, ...path);
+    problems.push(
+      item === undefined ? denial : denial.viaItem(item, volumeNamed(mount.name)).viaAnnotation(volumesKey),
+    );
   }
   return problems;
 }
 
-/** Every mount of every container of `spec`, with where it is written (`spec.initContainers[0] ("setup").volumeMounts[1]`). */
+/** A volume's name beside its item or index: `(volume "data")`. */
+const volumeNamed = (name: string) => ({ what: 'volume', name });
+
+/**
+ * Every mount of every container of `spec`, with where it is written
+ * (`spec.initContainers[0] ("setup").volumeMounts[1] (volume "data")`).
+ */
 function* mountsOf(
   spec: V1PodSpec,
   only?: (list: ContainerList, container: V1Container, mount: V1VolumeMount) => boolean,
-): Generator<{ where: string; mount: V1VolumeMount }> {
+): Generator<{ path: PathPart[]; mount: V1VolumeMount }> {
   for (const list of CONTAINER_LISTS) {
     for (const [i, container] of (spec[list] ?? []).entries()) {
       for (const [j, mount] of (container.volumeMounts ?? []).entries()) {
         if (only && !only(list, container as V1Container, mount)) continue;
-        yield { where: `spec.${list}[${i}] ("${container.name}").volumeMounts[${j}]`, mount };
+        const path: PathPart[] = [
+          { field: 'spec' },
+          { field: list },
+          { index: i, named: { name: container.name } },
+          { field: 'volumeMounts' },
+          { index: j, named: volumeNamed(mount.name) },
+        ];
+        yield { path, mount };
       }
     }
   }
@@ -243,9 +246,9 @@ export function judgeAddedMounts(
   const rule = ruleFor(settings.policy, namespace);
   const volumes = firstBy(spec.volumes ?? [], (v) => v.name);
   const problems: Denial[] = [];
-  for (const { where, mount } of mountsOf(spec, (list, c, m) => !had.has(mountKey(list, c, m)))) {
+  for (const { path, mount } of mountsOf(spec, (list, c, m) => !had.has(mountKey(list, c, m)))) {
     const problem = mountProblem(rule, mount, volumes.get(mount.name));
-    if (problem) problems.push(deny(`${where} (volume "${mount.name}"): ${problem}`));
+    if (problem) problems.push(forbidden(problem, ...path));
   }
   return denyAll(problems);
 }

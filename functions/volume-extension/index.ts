@@ -5,8 +5,9 @@
 // creation, and containers added later (pods/ephemeralcontainers, what `kubectl debug` sends).
 import type { V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
+import { forbidden } from '../../shared/denial.ts';
 import { describeUnknownAnnotations, unknownPrefixAnnotations } from '../../shared/k8s/annotations.ts';
-import { defineMutation, deny } from '../../shared/mutation.ts';
+import { defineMutation } from '../../shared/mutation.ts';
 import { extendVolumes, judgeAddedMounts, volumeVariables, withVolumePolicy } from './extend.ts';
 
 /** The label the webhook selects pods by: removing it would take the pod out of its sight. */
@@ -24,7 +25,6 @@ export default defineMutation({
       'a pod started without the volumes it was written with would run with missing data, and a container added unchecked could mount a hostPath writable; better not to start it',
     objectLabelExists: SELECTOR_LABEL,
   },
-  onError: 'deny',
 
   mutate(pod: V1Pod, { config, request, warn }) {
     if (request.operation === 'UPDATE') {
@@ -35,8 +35,10 @@ export default defineMutation({
       if (!request.subResource && old?.metadata?.labels?.[SELECTOR_LABEL] !== undefined) {
         const removed = pod.metadata?.labels?.[SELECTOR_LABEL] === undefined;
         if (removed && (pod.spec?.volumes ?? []).some((v) => v?.hostPath)) {
-          return deny(
-            `metadata.labels: "${SELECTOR_LABEL}" may not be removed from a pod with hostPath volumes: the webhook selects pods by it, and containers added later (kubectl debug) must still be held to the volume policy`,
+          return forbidden(
+            `"${SELECTOR_LABEL}" may not be removed from a pod with hostPath volumes: the webhook selects pods by it, and containers added later (kubectl debug) must still be held to the volume policy`,
+            { field: 'metadata' },
+            { field: 'labels' },
           );
         }
       }
@@ -60,8 +62,11 @@ function ephemeralContainersObject(object: V1Pod, old: V1Pod | null | undefined)
     if (had.has(nameOf(container))) continue;
     const mounts: unknown = (container as { volumeMounts?: unknown } | null)?.volumeMounts;
     if (Array.isArray(mounts) && mounts.length > 0) {
-      return deny(
-        `ephemeralContainers[${i}].volumeMounts: an EphemeralContainers object (Kubernetes before 1.22) does not show the pod's volumes, so a mount in it cannot be held to the volume policy: debug without volume mounts`,
+      return forbidden(
+        "an EphemeralContainers object (Kubernetes before 1.22) does not show the pod's volumes, so a mount in it cannot be held to the volume policy: debug without volume mounts",
+        { field: 'ephemeralContainers' },
+        { index: i },
+        { field: 'volumeMounts' },
       );
     }
   }

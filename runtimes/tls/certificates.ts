@@ -6,12 +6,14 @@ import 'reflect-metadata'; // @peculiar/x509 builds on tsyringe, which needs the
 import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
+import type { CertificatePem } from './pem.ts';
 
 x509.cryptoProvider.set(webcrypto);
 
 // Checking a certificate needs only Node's crypto: kept apart, so that serving with given
 // certificate files never loads @peculiar/x509.
 export { type CertificateFacts, certificateFacts, pairProblem, servingPairProblem } from './inspect.ts';
+export type { CertificatePem } from './pem.ts';
 
 const subtle = webcrypto.subtle;
 
@@ -22,12 +24,6 @@ const DAY = 24 * 60 * 60 * 1000;
 // upkeep renews by, stays close to what was asked for).
 const CLOCK_SKEW = 5 * 60 * 1000;
 const backdate = (lifetimeMs: number) => Math.min(CLOCK_SKEW, lifetimeMs / 10);
-
-/** A certificate and its private key, both PEM. */
-export interface CertificatePem {
-  certificate: string;
-  privateKey: string;
-}
 
 export interface CaRequest {
   commonName: string;

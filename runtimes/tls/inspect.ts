@@ -1,7 +1,7 @@
 // What a certificate says, and whether a certificate and key can serve, with Node's own crypto
 // only: the servers check and reload given certificate files without loading @peculiar/x509.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import type { CertificatePem } from './certificates.ts';
+import type { CertificatePem } from './pem.ts';
 
 /** What a certificate file says, for logs and checks. */
 export interface CertificateFacts {

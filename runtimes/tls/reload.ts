@@ -8,7 +8,7 @@ import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import type { Server } from 'node:https';
 import { dirname } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
-import type { Logger } from '../log.ts';
+import type { ServerLog } from '../log.ts';
 import type { CertificatePem } from './certificates.ts';
 import { certificateFacts, servingPairProblem } from './inspect.ts';
 
@@ -46,7 +46,7 @@ export function reloadOnChange(
   files: CertificateFiles,
   initial: CertificatePem,
   tlsOptions: SecureContextOptions,
-  log: Logger,
+  log: ServerLog,
   settleMs = 200,
 ): CertificateReloader {
   let current = initial;

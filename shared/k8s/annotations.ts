@@ -1,8 +1,8 @@
 // Reads JSON held in annotations. Every problem becomes a denial that names the annotation,
 // the item and the field, because the person who reads it only sees a FailedCreate event.
 import type { z } from 'zod';
-import { Denial, deny } from '../mutation.ts';
-import { formatPath } from '../review.ts';
+import { type Denial, denyAll, invalid } from '../denial.ts';
+import { formatFieldPath, pathOf } from '../field-path.ts';
 import { nearestName } from './known-fields.ts';
 
 interface WithMetadata {
@@ -13,14 +13,9 @@ export function annotation(object: WithMetadata, key: string): string | undefine
   return object.metadata?.annotations?.[key] ?? undefined;
 }
 
-/** Where an item or field is: `item 0: hostPath.path` for arrays, `key "x"` for maps. */
-export function describeLocation(path: readonly PropertyKey[]): string {
-  const [first, ...rest] = path;
-  if (typeof first === 'number') {
-    const field = formatPath(rest);
-    return field ? `item ${first}: ${field}` : `item ${first}`;
-  }
-  return formatPath(path);
+/** Where in an annotation's JSON an item or field is: `item 0: hostPath.path`. */
+function describeLocation(path: readonly PropertyKey[]): string {
+  return formatFieldPath(pathOf(path, { items: true }));
 }
 
 /**
@@ -37,7 +32,7 @@ export function readJsonAnnotation<S extends z.ZodType>(
   if (text === undefined) return undefined;
   // A pod's annotations are strings; a template inside another object (a Knative Service's)
   // may not have been checked by anyone yet.
-  if (typeof text !== 'string') return deny(`annotation ${key}: must be a string of JSON`, 400);
+  if (typeof text !== 'string') return invalid('must be a string of JSON').viaAnnotation(key);
   return remembered(schema, key, text, () => parseJsonAnnotation(key, text, schema));
 }
 
@@ -50,17 +45,16 @@ function parseJsonAnnotation<S extends z.ZodType>(
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return deny(`annotation ${key}: not valid JSON: ${(error as Error).message}`, 400);
+    return invalid(`not valid JSON: ${(error as Error).message}`).viaAnnotation(key);
   }
   const shapeProblem = jsonShapeProblem(value) ?? duplicateKeyProblem(text);
-  if (shapeProblem) return deny(`annotation ${key}: ${shapeProblem}`, 400);
+  if (shapeProblem) return invalid(shapeProblem).viaAnnotation(key);
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const where = describeLocation(issue.path);
-    return where ? `${where}: ${issue.message}` : issue.message;
-  });
-  return new Denial(problems, 400).within(`annotation ${key}: `);
+  const problems = result.error.issues.map((issue) =>
+    invalid(issue.message, ...pathOf(issue.path, { items: true })),
+  );
+  return (denyAll(problems) as Denial).within(`annotation ${key}`);
 }
 
 /**
@@ -225,15 +219,21 @@ export function unknownPrefixAnnotations(object: WithMetadata, prefix: string): 
   );
 }
 
-/** What to tell about unknown keys under `prefix/`: one line per key (a few), then a count. */
-export function describeUnknownAnnotations(keys: readonly string[], prefix: string): string[] {
-  const lines = keys.slice(0, MAX_NAMED_UNKNOWN).map((key) => {
-    const name = key.slice(prefix.length + 1);
-    const near = nearestName(name, KNOWN_NAMES);
+/** Unknown keys under `prefix/` as a denial (400): one problem per key (a few), then a count. */
+export function unknownAnnotationsDenial(keys: readonly string[], prefix: string): Denial | undefined {
+  const named = keys.slice(0, MAX_NAMED_UNKNOWN).map((key) => {
+    const near = nearestName(key.slice(prefix.length + 1), KNOWN_NAMES);
     const hint = near ? `did you mean ${prefix}/${near}?` : `known: ${KNOWN_NAMES.join(', ')}`;
-    return `annotation ${key}: no function reads this key under ${prefix}/ (${hint})`;
+    return invalid(`no function reads this key under ${prefix}/ (${hint})`).viaAnnotation(key);
   });
-  const more = keys.length - lines.length;
-  if (more > 0) lines.push(`and ${more} more unknown annotations under ${prefix}/`);
-  return lines;
+  const more = keys.length - named.length;
+  return denyAll([
+    ...named,
+    more > 0 ? invalid(`and ${more} more unknown annotations under ${prefix}/`) : undefined,
+  ]);
+}
+
+/** What to tell about unknown keys under `prefix/` (as warnings): one line per key (a few), then a count. */
+export function describeUnknownAnnotations(keys: readonly string[], prefix: string): readonly string[] {
+  return unknownAnnotationsDenial(keys, prefix)?.problems ?? [];
 }

@@ -4,7 +4,8 @@
 import type { V1ObjectMeta, V1PodSpec } from '@kubernetes/client-node';
 import { isDraft, original } from 'immer';
 import { z } from 'zod';
-import { describeIssues } from '../review.ts';
+import { type Denial, invalid } from '../denial.ts';
+import { describeIssues } from '../field-path.ts';
 
 /** A pod, or a pod template (a Knative revision template). */
 export interface PodShaped {
@@ -63,4 +64,16 @@ export function podSpecProblem(spec: unknown, prefix = 'spec'): string | undefin
   if (isPodSpec(plain)) return undefined;
   const result = podSpecSchema.safeParse(plain);
   return result.success ? undefined : describeIssues(result.error.issues, prefix);
+}
+
+/** The refusal of a pod without a spec: nothing of it can be read or changed. */
+export function noSpecDenial(): Denial {
+  return invalid('the pod has no spec');
+}
+
+/** The refusal of a pod whose spec is missing or of the wrong shape, or undefined for a usable one. */
+export function unusableSpecDenial(pod: PodShaped): Denial | undefined {
+  if (!pod.spec) return noSpecDenial();
+  const problem = podSpecProblem(pod.spec);
+  return problem ? invalid(`the pod cannot take the annotations: ${problem}`) : undefined;
 }

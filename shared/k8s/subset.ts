@@ -1,4 +1,4 @@
-import { formatPath } from '../review.ts';
+import { formatPath } from '../field-path.ts';
 
 /**
  * True when every field `wanted` sets has the same value in `present` (arrays: same length,

@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { describeIssues } from '../review.ts';
+import { describeIssues } from '../field-path.ts';
 import { fieldsObject } from './known-fields.ts';
 import { firstRuleFor, namespacePattern, refineFirstRuleWins } from './namespace-rules.ts';
 import {

@@ -11,24 +11,34 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { bodySizeOf, type RequestInfo } from '../request-info.ts';
+import { type Outcome, outcomeOf, type Response, statusOf } from '../response.ts';
 import type { AdmissionRequest } from '../review.ts';
 import { type Budget, budgetOf } from './budget.ts';
 import { instruments, METER_NAME } from './instruments.ts';
 import { log } from './log.ts';
 import { telemetrySettings } from './settings.ts';
 
-export type Outcome = 'allowed' | 'patched' | 'denied' | 'error';
+export type { Outcome };
 
-export interface ReviewResult {
+/** What telemetry records of a response: its outcome, status and failure, derived from it alone. */
+interface ReviewResult {
   readonly outcome: Outcome;
   readonly allowed: boolean;
   readonly patchOperations: number;
-  /** The denial's (or the failure's) status code and message. */
-  readonly status?: { readonly code: number; readonly message: string };
-  /** What a failing mutation threw. */
+  readonly status?: { readonly code: number; readonly message: string } | undefined;
   readonly error?: unknown;
-  /** In monitor mode, what the answer would have been (the answer itself is an admission). */
-  readonly monitored?: Outcome;
+  readonly monitored?: Outcome | undefined;
+}
+
+function resultOf(response: Response): ReviewResult {
+  return {
+    outcome: outcomeOf(response),
+    allowed: response.allowed,
+    patchOperations: response.patch.length,
+    status: statusOf(response),
+    error: response.failure?.error,
+    monitored: response.monitored,
+  };
 }
 
 /** Span attribute names (the same `admission.*` names as the metric labels). */
@@ -63,7 +73,7 @@ const tracer = trace.getTracer(METER_NAME);
 
 /** A review under way: `end` records it once the answer is ready. */
 export interface ReviewObservation {
-  end(result: ReviewResult): void;
+  end(response: Response): void;
 }
 
 export function observeReview(
@@ -74,8 +84,9 @@ export function observeReview(
   const start = info.receivedAt ?? performance.now();
   const span = startSpan(functionName, info, start);
   return {
-    end(result) {
+    end(response) {
       const end = performance.now();
+      const result = resultOf(response);
       const { budget, used, fraction, slow } = account(functionName, request.operation, result.outcome, {
         info,
         start,

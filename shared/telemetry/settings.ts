@@ -2,7 +2,7 @@
 // start (runtimes call loadTelemetrySettings() before serving) with the variable named.
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { describeIssues } from '../review.ts';
+import { describeIssues } from '../field-path.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 

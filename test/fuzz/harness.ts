@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { functions } from '../../functions/index.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { type HttpAnswer, handleReview } from '../../shared/handle.ts';
+import { functionHandler, type LoadedMutation } from '../../shared/handler.ts';
+import { answerBody, type HttpAnswer } from '../../shared/http-answer.ts';
 import { decodePatch } from '../../shared/response.ts';
-import type { LoadedMutation } from '../../shared/runner.ts';
 import { apiserverVerdicts, type Judgement } from '../support/apiserver.ts';
 import { ENVIRONMENTS } from '../support/environments.ts';
 import { fuzzBody } from './arbitraries.ts';
@@ -192,7 +192,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
           const t0 = performance.now();
           let answer: HttpAnswer;
           try {
-            answer = handleReview(target.loaded, input());
+            answer = answerBody(functionHandler(target.loaded), input());
             JSON.stringify(answer.body);
           } catch (error) {
             fail(target, body, `threw: ${(error as Error).stack ?? error}`);
@@ -241,7 +241,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
   /** Reinvocation: the function run on its own output must change nothing. */
   function reinvoke(target: Target, body: string, sent: Json, patched: unknown): void {
     const again = { ...sent, request: { ...sent.request, object: patched } };
-    const answer = handleReview(target.loaded, again);
+    const answer = answerBody(functionHandler(target.loaded), again);
     const response = (answer.body as Json).response;
     if (!response?.allowed || response.patch) {
       fail(target, body, `not idempotent: a second run answers ${JSON.stringify(response).slice(0, 300)}`);
@@ -338,7 +338,7 @@ export async function fuzzClasses(options: ClassOptions): Promise<ClassReport[]>
       const t0 = performance.now();
       let answer: HttpAnswer;
       try {
-        answer = handleReview(load(c.function, c.env), c.body);
+        answer = answerBody(functionHandler(load(c.function, c.env)), c.body);
         // The runtime must be able to send it.
         JSON.stringify(answer.body);
       } catch (error) {

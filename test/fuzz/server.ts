@@ -6,7 +6,7 @@ import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type StandaloneServer, startStandalone } from '../../runtimes/standalone.ts';
-import type { HttpAnswer } from '../../shared/handle.ts';
+import type { HttpAnswer } from '../../shared/http-answer.ts';
 
 interface Served {
   name: string;

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { functions } from '../../functions/index.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { handleReview } from '../../shared/handle.ts';
+import { functionHandler } from '../../shared/handler.ts';
+import { answerBody } from '../../shared/http-answer.ts';
 import { apiserverVerdicts, projectRoot, sharedDir } from '../support/apiserver.ts';
 import { ENVIRONMENTS } from '../support/environments.ts';
 import { type RunningEntry, STANDALONE, STANDALONE_URL, startEntry } from '../support/runtimes.ts';
@@ -38,7 +39,7 @@ export async function loadRequests(): Promise<LoadRequest[]> {
   const requests = [...functions.values()].map((mutation) => {
     const review = REVIEWS[mutation.name] ?? fixture('knative-pod-netease-annotations.v1.json');
     const body = JSON.stringify(review);
-    const answer = handleReview({ mutation, config: loadConfig(mutation, SERVER_ENV) }, body);
+    const answer = answerBody(functionHandler({ mutation, config: loadConfig(mutation, SERVER_ENV) }), body);
     if (answer.status !== 200) throw new Error(`${mutation.name}: ${JSON.stringify(answer.body)}`);
     return {
       path: `/${mutation.name}`,

@@ -1,6 +1,7 @@
 // The apiserver's judgement of a reply, from ../shared/tools/admission-check: it checks the
 // envelope as kube-apiserver does and applies the patch with the apiserver's own JSON-patch
-// library. One process in -jsonl mode serves a whole test file.
+// library. Each call starts one admission-check process in -jsonl mode and judges its batch:
+// judge many replies in one apiserverVerdicts() call rather than one call each.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';

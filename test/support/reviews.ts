@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { functionNamed } from '../../functions/index.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { functionHandler, serveReview } from '../../shared/handler.ts';
 import type { RequestInfo } from '../../shared/request-info.ts';
 import { type AdmissionReviewReply, decodePatch } from '../../shared/response.ts';
 import { type AdmissionReview, parseAdmissionReview } from '../../shared/review.ts';
-import { review } from '../../shared/runner.ts';
 import { apiserverVerdict, projectRoot, sharedDir } from './apiserver.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: reviews in tests are edited freely
@@ -48,7 +48,11 @@ export function answer(
   info?: RequestInfo,
 ): AdmissionReviewReply {
   const mutation = functionNamed(name);
-  return review({ mutation, config: loadConfig(mutation, env) }, parseAdmissionReview(reviewed), info);
+  return serveReview(
+    functionHandler({ mutation, config: loadConfig(mutation, env) }),
+    parseAdmissionReview(reviewed),
+    info,
+  );
 }
 
 export interface Judged {

@@ -1,0 +1,96 @@
+// A test kit for function authors: what a function answers a review, judged by the apiserver's
+// own checks (admission-check, see apiserver.ts), in three words.
+//
+//   const kit = functionKit('default-resources', { DEFAULT_CPU_REQUEST: '100m' });
+//   await kit.expectPatched(review, (pod) => assert.equal(pod.spec.containers[0].resources.requests.cpu, '100m'));
+//   await kit.expectDenied(review, 'DEFAULT_CPU_REQUEST', 'not a quantity');
+//   await kit.expectUnchanged(deleteReview);
+//
+// A function served under a name that is not registered (an example, a function in the
+// making) is given as its definition instead of its name.
+import assert from 'node:assert/strict';
+import { functionNamed } from '../../functions/index.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { functionHandler, serveReview } from '../../shared/handler.ts';
+import type { AnyMutation } from '../../shared/mutation.ts';
+import type { RequestInfo } from '../../shared/request-info.ts';
+import { type AdmissionReviewReply, decodePatch } from '../../shared/response.ts';
+import { parseAdmissionReview } from '../../shared/review.ts';
+import { apiserverVerdict, type Verdict } from './apiserver.ts';
+import { edited, type Json } from './reviews.ts';
+
+export interface FunctionKit {
+  /** The reply, after asserting the apiserver accepts it. */
+  answer(review: Json, info?: RequestInfo): Promise<{ reply: AdmissionReviewReply; verdict: Verdict }>;
+  /**
+   * Admitted with a patch; `expected` is the whole object after it, or a function that asserts
+   * on it. A second run on the patched object must change nothing (functions are idempotent).
+   */
+  expectPatched(
+    review: Json,
+    expected: Record<string, unknown> | ((object: Json) => void),
+    info?: RequestInfo,
+  ): Promise<Json>;
+  /** Refused, the message naming `path` (as the user reads it, `annotation x: item 0`) then `message`. */
+  expectDenied(review: Json, path: string, message: string | RegExp, info?: RequestInfo): Promise<string>;
+  /** Admitted with no patch. */
+  expectUnchanged(review: Json, info?: RequestInfo): Promise<void>;
+}
+
+export function functionKit(fn: string | AnyMutation, env: Record<string, string> = {}): FunctionKit {
+  const mutation = typeof fn === 'string' ? functionNamed(fn) : fn;
+  const handler = functionHandler({ mutation, config: loadConfig(mutation, env) });
+  const validating = mutation.kind === 'validating';
+
+  async function answer(review: Json, info?: RequestInfo) {
+    const reply = serveReview(handler, parseAdmissionReview(review), info);
+    const verdict = await apiserverVerdict(review, reply, validating);
+    if (!verdict.accepted) assert.fail(`the apiserver refuses ${mutation.name}'s reply: ${verdict.error}`);
+    return { reply, verdict };
+  }
+
+  return {
+    answer,
+    async expectPatched(review, expected, info) {
+      const { reply, verdict } = await answer(review, info);
+      if (!verdict.accepted || !verdict.allowed)
+        assert.fail(`${mutation.name} denied: ${deniedMessage(verdict)}`);
+      assert.ok(decodePatch(reply.response).length > 0, `${mutation.name} admitted the object with no patch`);
+      if (typeof expected === 'function') expected(verdict.object);
+      else assert.deepEqual(verdict.object, expected);
+      const again = edited(review, (_object, request) => {
+        request.object = verdict.object;
+      });
+      const second = await answer(again, info);
+      assert.deepEqual(
+        decodePatch(second.reply.response),
+        [],
+        'a second run on the patched object changed it',
+      );
+      return verdict.object;
+    },
+    async expectDenied(review, path, message, info) {
+      const { verdict } = await answer(review, info);
+      if (verdict.accepted && verdict.allowed) assert.fail(`${mutation.name} admitted the object`);
+      const said = deniedMessage(verdict);
+      const where = path ? `${path}: ` : '';
+      if (typeof message === 'string') {
+        assert.ok(said.includes(`${where}${message}`), `expected "${where}${message}" in: ${said}`);
+      } else {
+        assert.ok(said.includes(where), `expected "${where}" in: ${said}`);
+        assert.match(said.slice(said.indexOf(where) + where.length), message);
+      }
+      return said;
+    },
+    async expectUnchanged(review, info) {
+      const { reply, verdict } = await answer(review, info);
+      if (!verdict.accepted || !verdict.allowed)
+        assert.fail(`${mutation.name} denied: ${deniedMessage(verdict)}`);
+      assert.deepEqual(decodePatch(reply.response), [], `${mutation.name} patched the object`);
+    },
+  };
+}
+
+function deniedMessage(verdict: Verdict): string {
+  return verdict.accepted && !verdict.allowed ? verdict.message : '';
+}
