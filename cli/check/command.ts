@@ -38,12 +38,18 @@ Exit 1 when a stored object misses a mutation, a function would deny, or the bud
 const isOurs = (c: WebhookConfiguration) =>
   c.labels['app.kubernetes.io/part-of'] === 'faas-admission' || c.name === 'faas-admission';
 
+/** The path a webhook posts to (`/sidecar-injection/namespace`): its function and entry. */
+function pathOf(webhook: Webhook): string {
+  return (
+    webhook.clientConfig?.service?.path ??
+    (webhook.clientConfig?.url ? new URL(webhook.clientConfig.url).pathname : '') ??
+    ''
+  );
+}
+
 /** The function a webhook of ours posts to: the first segment of its path. */
 function functionOf(webhook: Webhook): string | undefined {
-  const path =
-    webhook.clientConfig?.service?.path ??
-    (webhook.clientConfig?.url ? new URL(webhook.clientConfig.url).pathname : '');
-  const name = (path ?? '').split('/').filter(Boolean)[0];
+  const name = pathOf(webhook).split('/').filter(Boolean)[0];
   return name && functions.has(name) ? name : undefined;
 }
 
@@ -137,7 +143,8 @@ export async function main(argv: string[]): Promise<number> {
 
   const configurations = await cluster.webhookConfigurations();
   const called: BudgetEntry[] = [];
-  const runs = new Map<string, { ours: BudgetEntry; webhooks: string[] }>();
+  // One local run per function and path: an entry's path tells the function which entry sent it.
+  const runs = new Map<string, { fn: string; path: string; ours: BudgetEntry; webhooks: string[] }>();
   lines.push('');
   for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'] as const) {
     const ofKind = configurations.filter((c) => c.kind === kind).sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -168,9 +175,10 @@ export async function main(argv: string[]): Promise<number> {
           };
           called.push(entry);
           if (fn) {
-            const run = runs.get(fn) ?? { ours: entry, webhooks: [] };
+            const path = pathOf(webhook);
+            const run = runs.get(`${fn} ${path}`) ?? { fn, path, ours: entry, webhooks: [] };
             run.webhooks.push(webhook.name);
-            runs.set(fn, run);
+            runs.set(`${fn} ${path}`, run);
           }
         } else {
           lines.push(`${head}: ${out('yellow', 'not called')}: ${decision.reason}`);
@@ -190,7 +198,7 @@ export async function main(argv: string[]): Promise<number> {
           : "this project's functions, run locally on the same review:",
       ),
     );
-  for (const [fn, { ours }] of runs) {
+  for (const { fn, path, ours } of runs.values()) {
     const mutation = functions.get(fn);
     if (!mutation) continue;
     const serviceNamespace = ours.webhook.clientConfig?.service?.namespace ?? 'faas-admission';
@@ -209,11 +217,12 @@ export async function main(argv: string[]): Promise<number> {
       reply = review(
         { mutation, config: loadConfig(mutation, functionEnv), mode: loadMode(mutation, functionEnv) },
         reviewed,
+        { path },
       );
     } catch (error) {
       throw new CliError(`${fn}: ${(error as Error).message} (configuration from ${source})`);
     }
-    lines.push(`  configuration: ${source}`);
+    lines.push(`  ${fn} on ${path}: configuration ${source}`);
     const patch = decodePatch(reply.response);
     if (stored) {
       if (!reply.response.allowed) {

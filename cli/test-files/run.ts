@@ -8,6 +8,7 @@ import { functionNamed } from '../../functions/index.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { firstDifference } from '../../shared/k8s/subset.ts';
 import { loadMode } from '../../shared/mode.ts';
+import type { RequestInfo } from '../../shared/request-info.ts';
 import { type AdmissionReviewReply, decodePatch } from '../../shared/response.ts';
 import {
   type AdmissionReview,
@@ -18,6 +19,7 @@ import {
 import { review } from '../../shared/runner.ts';
 import type { Judge, Verdict } from '../admission-check.ts';
 import { CliError } from '../errors.ts';
+import { entryInfo } from '../invoke.ts';
 import { parseDocument, reviewOf } from '../review/input.ts';
 import { type Expectation, type TestCase, testFile } from './schema.ts';
 
@@ -118,7 +120,13 @@ function prepare(
       },
       `${label} input`,
     );
-    const reply = review({ mutation, config, mode }, request);
+    let info: RequestInfo = {};
+    try {
+      info = entryInfo(mutation, config, testCase.entry);
+    } catch (error) {
+      throw new CliError(`${label} entry: ${(error as Error).message}`);
+    }
+    const reply = review({ mutation, config, mode }, request, info);
     return { ...base, request, reply, validating: mutation.kind === 'validating', seconds: seconds() };
   } catch (error) {
     // A case that cannot run fails with its reason; the other cases still run.
