@@ -7,7 +7,7 @@ import { functions } from '../../functions/index.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { loadMode } from '../../shared/mode.ts';
 import { decodePatch } from '../../shared/response.ts';
-import type { AdmissionReview } from '../../shared/review.ts';
+import type { AdmissionReview, KubernetesObject } from '../../shared/review.ts';
 import { review } from '../../shared/runner.ts';
 import { createLogger, useLogger } from '../../shared/telemetry/log.ts';
 import { CliError, fail } from '../errors.ts';
@@ -23,7 +23,8 @@ import { decide, type Webhook } from './matching.ts';
 const usage = `usage: faas-admission check <manifest.yaml | - | KIND/NAME> [options]
   A manifest (or any input invoke takes) is checked as the review its creation would send;
   KIND/NAME (pod/web-7d9f-abcde, deployment/web) reads the stored object and checks whether it
-  carries each function's mutation.
+  carries each function's mutation, as created by its controller (ReplicaSet, Job, ...) or by
+  --user (default kubernetes-admin): an object does not record who created it.
   --namespace NS     the object's namespace (default: the manifest's, else the kubeconfig context's, else default)
   --env [FN:]K=V     configuration of the functions run locally (repeatable; FN: for one function);
                      default: the env of each function's Knative Service in the cluster
@@ -51,6 +52,27 @@ function pathOf(webhook: Webhook): string {
 function functionOf(webhook: Webhook): string | undefined {
   const name = pathOf(webhook).split('/').filter(Boolean)[0];
   return name && functions.has(name) ? name : undefined;
+}
+
+/** The ServiceAccount each controller creates objects as (kube-controller-manager's names). */
+const CONTROLLERS: Record<string, string> = {
+  ReplicaSet: 'replicaset-controller',
+  StatefulSet: 'statefulset-controller',
+  DaemonSet: 'daemon-set-controller',
+  Job: 'job-controller',
+  CronJob: 'cronjob-controller',
+  Deployment: 'deployment-controller',
+  ReplicationController: 'replication-controller',
+};
+
+/** Who created a stored object, when its controller owner says so. */
+function creatorOf(object: KubernetesObject): string | undefined {
+  const owners = object.metadata?.ownerReferences;
+  const owner = Array.isArray(owners)
+    ? (owners as { kind?: string; controller?: boolean }[]).find((o) => o.controller)
+    : undefined;
+  const controller = owner?.kind ? CONTROLLERS[owner.kind] : undefined;
+  return controller && `system:serviceaccount:kube-system:${controller}`;
 }
 
 function parseEnv(pairs: readonly string[]): {
@@ -120,8 +142,14 @@ export async function main(argv: string[]): Promise<number> {
     const apiVersion = kind.group ? `${kind.group}/v1` : 'v1';
     const namespace = options.namespace ?? contextNamespace ?? 'default';
     const object = await cluster.storedObject(apiVersion, kind.kind, name, namespace);
-    // As it was admitted: the review of its creation (mutations act at CREATE).
-    reviewed = reviewFor(object, { ...options, operation: options.operation ?? 'CREATE' }, target);
+    // As it was admitted: the review of its creation (mutations act at CREATE), by its
+    // controller when it has one (an object does not record who created it: --user).
+    const user = options.user ?? creatorOf(object);
+    reviewed = reviewFor(
+      object,
+      { ...options, operation: options.operation ?? 'CREATE', ...(user && { user }) },
+      target,
+    );
   } else {
     reviewed = readReview(target, {
       ...options,
