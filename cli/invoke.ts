@@ -10,6 +10,8 @@ import { describeConfig, loadConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { functionHandler, serveReview } from '../shared/handler.ts';
 import { loadMode, type Mode } from '../shared/mode.ts';
+import { type AnyMutation, webhookSettings } from '../shared/mutation.ts';
+import type { RequestInfo } from '../shared/request-info.ts';
 import type { AdmissionReview, Operation } from '../shared/review.ts';
 import { createLogger, useLogger } from '../shared/telemetry/log.ts';
 import { CliError, fail, runAsScript } from './errors.ts';
@@ -33,6 +35,8 @@ export const reviewOptionsUsage = `  input: an AdmissionReview, or any Kubernete
 
 const usage = `usage: faas-admission invoke <function> <input | -> [options] [--explain] [--print-review]
 ${reviewOptionsUsage}
+  --entry NAME       the webhook entry the review is sent on, for a function registered by
+                     several (sidecar-injection: namespace, pod): posted to /<function>/NAME
   --explain          verdict, warnings, patch and object diff, for a person
   --print-review     print the review sent to the function, not its answer
 functions: ${[...functions.keys()].join(', ')}
@@ -89,7 +93,12 @@ export async function main(argv: string[]): Promise<number> {
   // The answer is the output; review log lines (stderr) only when asked for with LOG_LEVEL.
   if (!process.env.LOG_LEVEL) useLogger(createLogger({ level: 'silent' }));
   let parsed: {
-    values: ReviewFlagValues & { explain?: boolean; help?: boolean; 'print-review'?: boolean };
+    values: ReviewFlagValues & {
+      explain?: boolean;
+      help?: boolean;
+      'print-review'?: boolean;
+      entry?: string;
+    };
     positionals: string[];
   };
   try {
@@ -99,6 +108,7 @@ export async function main(argv: string[]): Promise<number> {
         ...reviewOptionFlags,
         explain: { type: 'boolean' },
         'print-review': { type: 'boolean' },
+        entry: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
@@ -132,17 +142,47 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof ConfigError) throw new CliError(error.message);
     throw error;
   }
-  const reply = serveReview(functionHandler({ mutation, config, mode }), request);
+  const info = entryInfo(mutation, config, parsed.values.entry);
+  const reply = serveReview(functionHandler({ mutation, config, mode }), request, info);
   process.stdout.write(parsed.values.explain ? explain(name, request, reply) : `${JSON.stringify(reply)}\n`);
   return 0;
+}
+
+/** The registration entries of a function (its `matches`), under this configuration. */
+export function entriesOf(mutation: AnyMutation, config: unknown): string[] {
+  return (webhookSettings(mutation, config).matches ?? []).map((m) => m.name);
+}
+
+/**
+ * What the transport would know of a review sent on `entry`: the path `/<function>/<entry>`
+ * the apiserver posts to. An entry the function is not registered with is an error naming them.
+ */
+export function entryInfo(mutation: AnyMutation, config: unknown, entry: string | undefined): RequestInfo {
+  if (entry === undefined) return {};
+  const entries = entriesOf(mutation, config);
+  if (!entries.includes(entry))
+    fail(
+      entries.length === 0
+        ? `--entry "${entry}": ${mutation.name} is registered by a single entry (post to /${mutation.name})`
+        : `--entry "${entry}": ${mutation.name} has the entries ${entries.join(', ')}`,
+    );
+  return { path: `/${mutation.name}/${entry}` };
 }
 
 function functionHelp(name: string): string {
   const variables = describeConfig(functionNamed(name));
   const width = Math.max(0, ...variables.map((v) => v.variable.length));
+  const mutation = functionNamed(name);
+  let entries: string[] = [];
+  try {
+    entries = entriesOf(mutation, loadConfig(mutation));
+  } catch {
+    // a configuration this environment does not give: the entries are shown with it only
+  }
   return [
     `${name} reads:`,
     ...variables.map((v) => `  ${v.variable.padEnd(width)}  ${v.description}`),
+    ...(entries.length > 0 ? [`${name} is registered by the entries (--entry): ${entries.join(', ')}`] : []),
     '',
   ].join('\n');
 }

@@ -441,6 +441,8 @@ describe('cert-upkeep against the real control plane', { timeout: 30 * 60_000 },
     const events: { at: number; what: string }[] = [];
     const LEFT = /the previous CA .* leaves the caBundles/;
     const leftAt = () => runs.findIndex((r) => LEFT.test(r.stdout));
+    /** The state the run that removed the old CA left: later runs may start the next rotation. */
+    let afterRotation: { ca: Json; configurations: Json[] } | undefined;
     while (Date.now() - started < 24 * step * 1000) {
       const run = await upkeep(cp.kubeconfigPath, args);
       const at = (Date.now() - started) / 1000;
@@ -448,6 +450,15 @@ describe('cert-upkeep against the real control plane', { timeout: 30 * 60_000 },
       assert.equal(run.code, 0, `run ${runs.length}: ${run.stderr}`);
       for (const line of run.stdout.split('\n').filter((l) => /created|updated|patched/.test(l)))
         events.push({ at, what: line.replace(/^cert-upkeep: /, '') });
+      if (!afterRotation && LEFT.test(run.stdout))
+        afterRotation = {
+          ca: (await api.get(secretPath(ROTATION, 'faas-admission-ca'), 'ca')) as Json,
+          configurations: await Promise.all(
+            ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'].map(
+              async (kind) => (await api.get(configurationPath(kind, name), kind)) as Json,
+            ),
+          ),
+        };
       if (leftAt() >= 0 && leftAt() < runs.length - 3) break;
       await sleep(1000);
     }
@@ -464,6 +475,17 @@ describe('cert-upkeep against the real control plane', { timeout: 30 * 60_000 },
         `(median ${durations[Math.floor(durations.length / 2)]} ms each; lifetimes ${3 * step} s serving, ${9 * step} s CA)`,
     );
     for (const event of events) t.diagnostic(`${event.at.toFixed(1)} s: ${event.what}`);
+    // Why pods were refused, by reason: an unknown CA means a step came too early; an expired
+    // certificate that the runs came too far apart for the lifetimes (each run must come well
+    // within the renewal window: a third of the serving lifetime).
+    const reasons = new Map<string, number>();
+    for (const message of tally.refused) {
+      const reason = /x509: [^:]+/.exec(message)?.[0] ?? message.slice(0, 120);
+      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    }
+    for (const [reason, count] of reasons) t.diagnostic(`refused ${count}: ${reason}`);
+    const window = 3 * step * 0.34;
+    const slowest = durations.at(-1) ?? 0;
 
     const index = (pattern: RegExp) => events.findIndex((e) => pattern.test(e.what));
     const renewed = index(/faas-admission-tls: serving certificate issued .*% of its life is left/);
@@ -479,19 +501,26 @@ describe('cert-upkeep against the real control plane', { timeout: 30 * 60_000 },
       events[switched + 1]?.what ?? '',
       /updated Secret rotation\/faas-admission-tls: serving certificate issued .*not signed by the active CA/,
     );
-    assert.deepEqual(tally.refused.slice(0, 5), [], `${tally.refused.length} pods refused`);
+    assert.deepEqual(
+      tally.refused.slice(0, 5),
+      [],
+      `${tally.refused.length} pods refused; the slowest run took ${(slowest / 1000).toFixed(1)} s` +
+        (slowest / 1000 + 1 > window
+          ? `, more than the ${window.toFixed(1)} s renewal window: the machine is too loaded for these lifetimes`
+          : ''),
+    );
     assert.equal(tally.unmutated, 0, 'pods admitted without the label');
     assert.ok(tally.created > 100, `only ${tally.created} pods created`);
 
-    // After the rotation every caBundle holds only the new CA, which signed what is served.
-    const ca = (await api.get(secretPath(ROTATION, 'faas-admission-ca'), 'ca')) as Json;
-    const caPem = decode(ca, 'tls.crt');
-    assert.equal(ca.data['previous.crt'], undefined);
-    for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
-      const configuration = (await api.get(configurationPath(kind, name), kind)) as Json;
+    // After the rotation every caBundle holds only the new CA, which signed what is served
+    // (as the run that removed the old one left them: with runs slow enough, the 90 s CA is due
+    // again a few runs later).
+    assert.ok(afterRotation, 'the old CA never left');
+    const caPem = decode(afterRotation.ca, 'tls.crt');
+    assert.equal(afterRotation.ca.data['previous.crt'], undefined);
+    for (const configuration of afterRotation.configurations)
       for (const serials of bundleSerials(configuration))
-        assert.deepEqual(serials, [new X509Certificate(caPem).serialNumber], kind);
-    }
+        assert.deepEqual(serials, [new X509Certificate(caPem).serialNumber], configuration.kind);
     assert.match(server.stdout() + server.stderr(), /certificate reloaded/);
   });
 

@@ -5,10 +5,12 @@
 // command enforces); for faas-cli, kubectl, npm run / ./dev: that scripts exist, that function
 // names are the registry's and that the files and folders named exist.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { commands as cliCommands } from '../cli/main.ts';
 import { functions } from '../functions/index.ts';
 import { projectRoot, sharedDir } from './support/apiserver.ts';
 
@@ -365,11 +367,44 @@ function npmProblems(command: Command): string[] {
     if (file && file !== '-' && !existsSync(join(projectRoot, file)))
       problems.push(`invoke: ${file} does not exist`);
   }
+  if (named === 'faas-admission' && args.includes('--'))
+    problems.push(...faasAdmissionProblems(args.slice(args.indexOf('--') + 1)));
   if (named === 'start') {
     for (const fn of [command.env.FUNCTION, ...(command.env.CHAIN?.split(',') ?? [])])
       if (fn !== undefined && !registry.has(fn))
         problems.push(`FUNCTION/CHAIN ${fn}: not a function of the registry`);
   }
+  return problems;
+}
+
+const helpOf = new Map<string, string>();
+/** `faas-admission <command> --help`, once per command. */
+function commandHelp(command: string): string {
+  let help = helpOf.get(command);
+  if (help === undefined) {
+    help = spawnSync(process.execPath, [join(projectRoot, 'bin', 'faas-admission.js'), command, '--help'], {
+      encoding: 'utf8',
+    }).stdout;
+    helpOf.set(command, help);
+  }
+  return help;
+}
+
+/** The command exists, its flags are in its --help, a function named is the registry's. */
+function faasAdmissionProblems(args: string[]): string[] {
+  const [command, ...rest] = args;
+  if (command && placeholder(command)) return [];
+  if (!command || !cliCommands.has(command))
+    return [`faas-admission ${command}: no such command (known: ${[...cliCommands.keys()].join(', ')})`];
+  const problems: string[] = [];
+  const help = commandHelp(command);
+  for (const arg of rest) {
+    const flag = arg.split('=')[0] as string;
+    if (flag.startsWith('--') && !new RegExp(`${flag}(?![\\w-])`).test(help))
+      problems.push(`faas-admission ${command} ${flag}: not an option of the command`);
+  }
+  if (command === 'invoke' && rest[0] && !placeholder(rest[0]) && !registry.has(rest[0]))
+    problems.push(`faas-admission invoke: "${rest[0]}" is not a function of the registry`);
   return problems;
 }
 
@@ -503,6 +538,18 @@ describe('the command checks themselves', () => {
     );
     assert.match(check('kubectl apply -k nowhere/').join(), /no kustomization/);
     assert.match(check('./dev run nothing').join(), /no such script/);
+    assert.deepEqual(check('./dev run --silent faas-admission -- test samples/tests --junit out.xml'), []);
+    assert.match(check('./dev run --silent faas-admission -- chek x.yaml').join(), /no such command/);
+    assert.match(
+      check(
+        './dev run --silent faas-admission -- invoke volume-extension samples/plain-pod.json --podd',
+      ).join(),
+      /--podd: not an option/,
+    );
+    assert.match(
+      check('./dev run --silent faas-admission -- invoke nope samples/plain-pod.json').join(),
+      /"nope"/,
+    );
     assert.match(check('faas-cli up -f stack.yml --filter nope').join(), /not in stack.yml/);
     assert.deepEqual(check("kubectl -n default apply -f - <<'EOF'\napiVersion: v1\nEOF"), []);
   });

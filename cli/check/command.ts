@@ -8,7 +8,7 @@ import { loadConfig } from '../../shared/config.ts';
 import { functionHandler, serveReview } from '../../shared/handler.ts';
 import { loadMode } from '../../shared/mode.ts';
 import { decodePatch } from '../../shared/response.ts';
-import type { AdmissionReview } from '../../shared/review.ts';
+import type { AdmissionReview, KubernetesObject } from '../../shared/review.ts';
 import { createLogger, useLogger } from '../../shared/telemetry/log.ts';
 import { CliError, fail } from '../errors.ts';
 import { explain } from '../explain.ts';
@@ -23,7 +23,8 @@ import { decide, type Webhook } from './matching.ts';
 const usage = `usage: faas-admission check <manifest.yaml | - | KIND/NAME> [options]
   A manifest (or any input invoke takes) is checked as the review its creation would send;
   KIND/NAME (pod/web-7d9f-abcde, deployment/web) reads the stored object and checks whether it
-  carries each function's mutation.
+  carries each function's mutation, as created by its controller (ReplicaSet, Job, ...) or by
+  --user (default kubernetes-admin): an object does not record who created it.
   --namespace NS     the object's namespace (default: the manifest's, else the kubeconfig context's, else default)
   --env [FN:]K=V     configuration of the functions run locally (repeatable; FN: for one function);
                      default: the env of each function's Knative Service in the cluster
@@ -38,13 +39,40 @@ Exit 1 when a stored object misses a mutation, a function would deny, or the bud
 const isOurs = (c: WebhookConfiguration) =>
   c.labels['app.kubernetes.io/part-of'] === 'faas-admission' || c.name === 'faas-admission';
 
+/** The path a webhook posts to (`/sidecar-injection/namespace`): its function and entry. */
+function pathOf(webhook: Webhook): string {
+  return (
+    webhook.clientConfig?.service?.path ??
+    (webhook.clientConfig?.url ? new URL(webhook.clientConfig.url).pathname : '') ??
+    ''
+  );
+}
+
 /** The function a webhook of ours posts to: the first segment of its path. */
 function functionOf(webhook: Webhook): string | undefined {
-  const path =
-    webhook.clientConfig?.service?.path ??
-    (webhook.clientConfig?.url ? new URL(webhook.clientConfig.url).pathname : '');
-  const name = (path ?? '').split('/').filter(Boolean)[0];
+  const name = pathOf(webhook).split('/').filter(Boolean)[0];
   return name && functions.has(name) ? name : undefined;
+}
+
+/** The ServiceAccount each controller creates objects as (kube-controller-manager's names). */
+const CONTROLLERS: Record<string, string> = {
+  ReplicaSet: 'replicaset-controller',
+  StatefulSet: 'statefulset-controller',
+  DaemonSet: 'daemon-set-controller',
+  Job: 'job-controller',
+  CronJob: 'cronjob-controller',
+  Deployment: 'deployment-controller',
+  ReplicationController: 'replication-controller',
+};
+
+/** Who created a stored object, when its controller owner says so. */
+function creatorOf(object: KubernetesObject): string | undefined {
+  const owners = object.metadata?.ownerReferences;
+  const owner = Array.isArray(owners)
+    ? (owners as { kind?: string; controller?: boolean }[]).find((o) => o.controller)
+    : undefined;
+  const controller = owner?.kind ? CONTROLLERS[owner.kind] : undefined;
+  return controller && `system:serviceaccount:kube-system:${controller}`;
 }
 
 function parseEnv(pairs: readonly string[]): {
@@ -114,8 +142,14 @@ export async function main(argv: string[]): Promise<number> {
     const apiVersion = kind.group ? `${kind.group}/v1` : 'v1';
     const namespace = options.namespace ?? contextNamespace ?? 'default';
     const object = await cluster.storedObject(apiVersion, kind.kind, name, namespace);
-    // As it was admitted: the review of its creation (mutations act at CREATE).
-    reviewed = reviewFor(object, { ...options, operation: options.operation ?? 'CREATE' }, target);
+    // As it was admitted: the review of its creation (mutations act at CREATE), by its
+    // controller when it has one (an object does not record who created it: --user).
+    const user = options.user ?? creatorOf(object);
+    reviewed = reviewFor(
+      object,
+      { ...options, operation: options.operation ?? 'CREATE', ...(user && { user }) },
+      target,
+    );
   } else {
     reviewed = readReview(target, {
       ...options,
@@ -137,7 +171,8 @@ export async function main(argv: string[]): Promise<number> {
 
   const configurations = await cluster.webhookConfigurations();
   const called: BudgetEntry[] = [];
-  const runs = new Map<string, { ours: BudgetEntry; webhooks: string[] }>();
+  // One local run per function and path: an entry's path tells the function which entry sent it.
+  const runs = new Map<string, { fn: string; path: string; ours: BudgetEntry; webhooks: string[] }>();
   lines.push('');
   for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'] as const) {
     const ofKind = configurations.filter((c) => c.kind === kind).sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -168,9 +203,10 @@ export async function main(argv: string[]): Promise<number> {
           };
           called.push(entry);
           if (fn) {
-            const run = runs.get(fn) ?? { ours: entry, webhooks: [] };
+            const path = pathOf(webhook);
+            const run = runs.get(`${fn} ${path}`) ?? { fn, path, ours: entry, webhooks: [] };
             run.webhooks.push(webhook.name);
-            runs.set(fn, run);
+            runs.set(`${fn} ${path}`, run);
           }
         } else {
           lines.push(`${head}: ${out('yellow', 'not called')}: ${decision.reason}`);
@@ -190,7 +226,7 @@ export async function main(argv: string[]): Promise<number> {
           : "this project's functions, run locally on the same review:",
       ),
     );
-  for (const [fn, { ours }] of runs) {
+  for (const { fn, path, ours } of runs.values()) {
     const mutation = functions.get(fn);
     if (!mutation) continue;
     const serviceNamespace = ours.webhook.clientConfig?.service?.namespace ?? 'faas-admission';
@@ -213,11 +249,12 @@ export async function main(argv: string[]): Promise<number> {
           mode: loadMode(mutation, functionEnv),
         }),
         reviewed,
+        { path },
       );
     } catch (error) {
       throw new CliError(`${fn}: ${(error as Error).message} (configuration from ${source})`);
     }
-    lines.push(`  configuration: ${source}`);
+    lines.push(`  ${fn} on ${path}: configuration ${source}`);
     const patch = decodePatch(reply.response);
     if (stored) {
       if (!reply.response.allowed) {

@@ -131,9 +131,15 @@ export interface MatchInput {
   readonly namespaceLabels: Labels;
 }
 
-/** The webhook's own namespace (clientConfig.service), where a webhook usually skips itself. */
+/**
+ * The webhook's own namespace, where a webhook usually skips itself: its clientConfig.service,
+ * or for a webhook reached by URL the namespace its name gives (`<function>.<service>.<namespace>.svc`,
+ * as deploy/ and `npm run manifests -- --endpoint` name them).
+ */
 export function ownNamespace(webhook: Webhook): string | undefined {
-  return webhook.clientConfig?.service?.namespace ?? undefined;
+  const service = webhook.clientConfig?.service?.namespace;
+  if (service) return service;
+  return /^[^.]+\.[^.]+\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc$/.exec(webhook.name)?.[1];
 }
 
 export function decide(webhook: Webhook, { request, namespaceLabels }: MatchInput): Decision {
@@ -175,7 +181,9 @@ export function decide(webhook: Webhook, { request, namespaceLabels }: MatchInpu
       });
     } catch (error) {
       // An error is the failurePolicy's: Fail rejects the request, Ignore skips the webhook.
-      const message = `matchConditions ${condition.name}: error: ${(error as Error).message}`;
+      // The library's message goes on with a picture of the expression: its first line says it.
+      const first = (error as Error).message.split('\n')[0];
+      const message = `matchConditions ${condition.name}: error: ${first}`;
       if ((webhook.failurePolicy ?? 'Fail') === 'Fail')
         return { called: true, reason: `${message} (failurePolicy Fail: the request is rejected)` };
       return { called: false, reason: `${message} (failurePolicy Ignore: skipped)` };

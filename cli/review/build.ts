@@ -127,7 +127,8 @@ export function reviewFor(
       requestKind: { group, version, kind },
       requestResource: { group: target.group, version: target.version, resource: target.resource },
       ...(target.subResource && { requestSubResource: target.subResource }),
-      name,
+      // Omitted for a generateName create, as the apiserver does (the name is made after admission).
+      ...(name && { name }),
       ...(namespace && { namespace }),
       operation,
       userInfo: {

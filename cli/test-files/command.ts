@@ -17,8 +17,8 @@ const usage = `usage: faas-admission test <dir|file>... [--junit FILE]
       - name: copies the volumes
         input: pod.yaml                 # a file (relative to the test file) or an inline object:
                                         # an AdmissionReview or any Kubernetes object
-        pod: true                       # also: operation, old, namespace, resource, subResource,
-                                        #       user, groups, dryRun (as invoke's flags)
+        pod: true                       # also: entry, operation, old, namespace, resource,
+                                        #       subResource, user, groups, dryRun (as invoke's flags)
         expect:                         # any of:
           allowed: true                 #   allowed / denied
           object: { spec: { ... } }     #   fields of the patched object (a subset)

@@ -10,10 +10,12 @@ import { describeIssues, formatPath } from '../../shared/field-path.ts';
 import { functionHandler, serveReview } from '../../shared/handler.ts';
 import { firstDifference } from '../../shared/k8s/subset.ts';
 import { loadMode } from '../../shared/mode.ts';
+import type { RequestInfo } from '../../shared/request-info.ts';
 import { type AdmissionReviewReply, decodePatch } from '../../shared/response.ts';
 import type { AdmissionReview, KubernetesObject } from '../../shared/review.ts';
 import type { Judge, Verdict } from '../admission-check.ts';
 import { CliError } from '../errors.ts';
+import { entryInfo } from '../invoke.ts';
 import { parseDocument, reviewOf } from '../review/input.ts';
 import { type Expectation, type TestCase, testFile } from './schema.ts';
 
@@ -114,7 +116,13 @@ function prepare(
       },
       `${label} input`,
     );
-    const reply = serveReview(functionHandler({ mutation, config, mode }), request);
+    let info: RequestInfo = {};
+    try {
+      info = entryInfo(mutation, config, testCase.entry);
+    } catch (error) {
+      throw new CliError(`${label} entry: ${(error as Error).message}`);
+    }
+    const reply = serveReview(functionHandler({ mutation, config, mode }), request, info);
     return { ...base, request, reply, validating: mutation.kind === 'validating', seconds: seconds() };
   } catch (error) {
     // A case that cannot run fails with its reason; the other cases still run.

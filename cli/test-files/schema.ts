@@ -30,6 +30,7 @@ export const testCase = z.strictObject({
   env: env.optional(),
   input,
   pod: z.boolean().optional(),
+  entry: z.string().min(1).optional().describe('the webhook entry the review is sent on (invoke --entry)'),
   operation: z.enum(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']).optional(),
   old: input.optional(),
   namespace: z.string().optional(),
