@@ -87,6 +87,7 @@ configuration:
     - functions
     - runtimes
     - cli
+    - scripts
 
 functions:
 `;
