@@ -132,8 +132,8 @@ describe('faas-admission check against the real apiserver', { timeout: 10 * 60_0
     stampTap = await startReviewTap({
       target: stamping.url,
       targetCa: stamping.caPem,
-      certFile: join(dir, 'nginx', 'nginx.crt'),
-      keyFile: join(dir, 'nginx', 'nginx.key'),
+      certFile: stamping.certFile,
+      keyFile: stamping.keyFile,
     });
     await labelExistingNamespaces(cluster);
     await createWebhookNamespace(cluster);
