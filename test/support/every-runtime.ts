@@ -52,7 +52,7 @@ export async function startRuntime(
     const entry = await startEntry(
       at('dist/server/image.mjs'),
       { ...base, PORT: '0', HOST: '127.0.0.1' },
-      /label-stamping: listening on port (\d+)/,
+      new RegExp(`${base.FUNCTION}: listening on port (\\d+)`),
       'stdout',
       ['--max-semi-space-size=1', '--no-maglev'],
     );

@@ -84,7 +84,14 @@ export async function startEntry(
       look();
     });
 
-  const url = (await waitFor(urlPattern, stream))[1] as string;
+  // A start that never reports its URL must not outlive the test: an unstopped child keeps the
+  // runner's event loop (and the suite) waiting forever.
+  const url = (
+    await waitFor(urlPattern, stream).catch((error: unknown) => {
+      if (!ended) child.kill('SIGKILL');
+      throw error;
+    })
+  )[1] as string;
   return {
     child,
     url,
