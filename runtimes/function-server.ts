@@ -6,19 +6,18 @@
 // answered at `/` and at `/<function>` by the request handler of every runtime
 // (runtimes/server.ts), within the intake bounds (runtimes/intake.ts). Only the function named by
 // FUNCTION is loaded. Why this and not faas-js-runtime by default: docs/deploy.md.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { z } from 'zod';
 import { readEnvConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { functionHandler } from '../shared/handler.ts';
-import { guardIntake } from './intake.ts';
-import { answerBrokenRequests, listen, shutDown, stopOnSignals, timeoutOptions } from './lifecycle.ts';
+import { serveHttp } from './http-server.ts';
+import { stopOnSignals } from './lifecycle.ts';
 import { type ServerLog, stderrLog } from './log.ts';
 import { PROBE_PATHS } from './probes.ts';
 import { selectedFunction } from './selected-function.ts';
-import { createAdmissionHandler } from './server.ts';
 import { serverSettingsShape } from './settings.ts';
-import { shutdownTelemetry, startTelemetry } from './telemetry.ts';
+import { startTelemetry } from './telemetry.ts';
 
 const settingsSchema = z.object(serverSettingsShape({ host: '0.0.0.0', port: 8080 }));
 
@@ -57,27 +56,9 @@ export async function startFunctionServer(options: FunctionServerOptions = {}): 
   const served = functionHandler(await selectedFunction(env));
   const name = served.name;
   await startTelemetry({ serviceName: name });
-  const handler = createAdmissionHandler({
-    routes: new Map([[name, served]]),
-    root: served,
-    health: PROBE_PATHS,
-    bodyLimit: settings.bodyLimit,
-    log,
-  });
-  const server = createServer(timeoutOptions(settings), guardIntake(handler, settings));
-  answerBrokenRequests(server, settings);
-  const address = await listen(server, settings.host, settings.port);
-  const host = settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host;
-  const running: FunctionServer = {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
-    server,
-    stop: async () => {
-      await shutDown(server, handler, settings.shutdownTimeoutSeconds, log);
-      await shutdownTelemetry();
-    },
-  };
+  const running = await serveHttp({ routes: new Map([[name, served]]), root: served, settings, log });
   const limit = (settings.bodyLimit / 1024 / 1024).toFixed(1);
-  process.stdout.write(`${name}: listening on port ${address.port} (body limit ${limit} MiB)\n`);
+  process.stdout.write(`${name}: listening on port ${running.port} (body limit ${limit} MiB)\n`);
   log.info(`serving ${name} on ${running.url} (GET ${Object.keys(PROBE_PATHS).join(', ')})`);
   if (options.handleSignals ?? true) stopOnSignals(running.stop, log);
   return running;

@@ -4,19 +4,18 @@
 // under Knative. FUNCTION picks the function served at `/` (one image, every function); unset, every function is served by
 // path as in the standalone server. The body limit is the same 8 MiB as in every runtime (the
 // stock OpenFaaS node templates stop at 100 kB, too small for large pods).
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { z } from 'zod';
 import { readEnvConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import type { ReviewHandler } from '../shared/handler.ts';
-import { guardIntake } from './intake.ts';
-import { answerBrokenRequests, listen, shutDown, stopOnSignals, timeoutOptions } from './lifecycle.ts';
+import { serveHttp } from './http-server.ts';
+import { stopOnSignals } from './lifecycle.ts';
 import { type ServerLog, stderrLog } from './log.ts';
 import { PROBE_PATHS } from './probes.ts';
 import { loadRoutes } from './routes.ts';
-import { createAdmissionHandler } from './server.ts';
 import { serverSettingsShape } from './settings.ts';
-import { shutdownTelemetry, startTelemetry } from './telemetry.ts';
+import { startTelemetry } from './telemetry.ts';
 
 export const openFaasSettings = z.object({
   ...serverSettingsShape({ host: '0.0.0.0', port: 8080 }),
@@ -53,26 +52,8 @@ export async function startOpenFaas(options: OpenFaasOptions = {}): Promise<Open
     );
   }
   await startTelemetry({ serviceName: settings.function ?? 'faas-admission' });
-  const handler = createAdmissionHandler({
-    routes,
-    ...(root ? { root } : {}),
-    health: PROBE_PATHS,
-    bodyLimit: settings.bodyLimit,
-    log,
-  });
-  const server = createServer(timeoutOptions(settings), guardIntake(handler, settings));
-  answerBrokenRequests(server, settings);
-  const address = await listen(server, settings.host, settings.port);
-  const host = settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host;
-  const running: OpenFaasServer = {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
-    server,
-    routes,
-    stop: async () => {
-      await shutDown(server, handler, settings.shutdownTimeoutSeconds, log);
-      await shutdownTelemetry();
-    },
-  };
+  const served = await serveHttp({ routes, ...(root ? { root } : {}), settings, log });
+  const running: OpenFaasServer = { url: served.url, server: served.server, routes, stop: served.stop };
   for (const { reason } of unconfigured) log.info(`not served, needs configuration: ${reason}`);
   log.info(
     `openfaas: serving ${[...routes.keys()].join(', ')} on ${running.url} (GET ${Object.keys(PROBE_PATHS).join(', ')})`,
