@@ -4,7 +4,6 @@
 // rotate the CA while pods are created through the apiserver, none refused or left unmutated;
 // bad states are refused with a message and nothing changed; the Component's RBAC suffices.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -18,6 +17,7 @@ import { type KubeApi, KubeError, kubeApi } from '../runtimes/tls/kube-api.ts';
 import { bundleCertificates } from '../runtimes/tls/upkeep-plan.ts';
 import { projectRoot } from './support/apiserver.ts';
 import { type ControlPlane, startControlPlane } from './support/control-plane.ts';
+import { runScript, type ScriptRun } from './support/process.ts';
 import type { Json } from './support/reviews.ts';
 import { type RunningEntry, STANDALONE, STANDALONE_URL, startEntry } from './support/runtimes.ts';
 import { secretVolume } from './support/secret-volume.ts';
@@ -37,37 +37,9 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
 /** One run of the command, as a person or the CronJob runs it. */
-function upkeep(kubeconfig: string, args: string[]): Promise<Run> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [join(projectRoot, 'cli', 'cert-upkeep.ts'), '--kubeconfig', kubeconfig, ...args],
-      { cwd: projectRoot, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => {
-      stdout += t;
-    });
-    child.stderr.setEncoding('utf8').on('data', (t: string) => {
-      stderr += t;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
+function upkeep(kubeconfig: string, args: string[]): Promise<ScriptRun> {
+  return runScript(join('cli', 'cert-upkeep.ts'), ['--kubeconfig', kubeconfig, ...args]);
 }
 
 function webhookConfiguration(
@@ -448,7 +420,7 @@ describe('cert-upkeep against the real control plane', { timeout: 30 * 60_000 },
         await sleep(50);
       }
     });
-    const runs: (Run & { at: number })[] = [];
+    const runs: (ScriptRun & { at: number })[] = [];
     const events: { at: number; what: string }[] = [];
     const LEFT = /the previous CA .* leaves the caBundles/;
     const leftAt = () => runs.findIndex((r) => LEFT.test(r.stdout));
@@ -569,7 +541,7 @@ describe('cert-upkeep against the real control plane', { timeout: 30 * 60_000 },
     // A serving certificate due for renewal: renewed below 99.999% of its life left, which its
     // 5 minutes of backdating already are; the CA (5 years) is not due yet.
     const short = ['--renew-fraction', '0.99999'];
-    let readOnly: Run | undefined;
+    let readOnly: ScriptRun | undefined;
     for (let i = 0; i < 50; i++) {
       readOnly = await upkeep(reader, [...BASE, ...short]);
       if (/no permission \(RBAC\)/.test(readOnly.stderr)) break;
@@ -611,7 +583,7 @@ describe('cert-upkeep against the real control plane', { timeout: 30 * 60_000 },
       await api.create(path, object.kind, object);
     }
     const own = await kubeconfigFor(cp, api, 'faas-admission-cert-upkeep', dir);
-    let renewed: Run | undefined;
+    let renewed: ScriptRun | undefined;
     for (let i = 0; i < 50; i++) {
       renewed = await upkeep(own, [...BASE, ...short]);
       if (renewed.code === 0) break;

@@ -11,7 +11,6 @@
 // - `invoke --pod` on a Deployment gives the pod the ReplicaSet controller creates from it, as
 //   the apiserver hands it to the webhooks.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,6 +34,7 @@ import {
   startFunctionBehindNginx,
   startStandaloneFunctions,
 } from '../support/e2e.ts';
+import { runScript, type ScriptRun } from '../support/process.ts';
 import { type ReviewTap, startReviewTap } from '../support/review-tap.ts';
 import { functionEnv, knativeTemplate, LABEL_STAMPING_ENV, PREFIX } from './objects.ts';
 
@@ -46,37 +46,9 @@ const SAFE = '[bcdfghjklmnpqrstvwxz2456789]';
 // lose it (registerWebhooks concatenates them).
 const pemLine = (pem: string) => `${pem.trim()}\n`;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function cli(args: string[], input?: string): Promise<Run> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(projectRoot, 'bin', 'faas-admission.js'), ...args], {
-      cwd: projectRoot,
-      env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', SHARED_DIR: process.env.SHARED_DIR ?? '' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => {
-      stdout += t;
-    });
-    child.stderr.setEncoding('utf8').on('data', (t: string) => {
-      stderr += t;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
-    child.stdin.end(input);
-  });
+function cli(args: string[], input?: string): Promise<ScriptRun> {
+  const env = { PATH: process.env.PATH ?? '', NO_COLOR: '1', SHARED_DIR: process.env.SHARED_DIR ?? '' };
+  return runScript(join('bin', 'faas-admission.js'), args, env, input);
 }
 
 interface Verdict {

@@ -1,6 +1,7 @@
 // Runs a server as a child process, the way a user or a container starts it, and finds the port
 // it chose (tests always ask for port 0) in what it prints.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { projectRoot } from './apiserver.ts';
 
 export interface Running {
@@ -104,4 +105,43 @@ export async function runToExit(
   const code = await exited;
   clearTimeout(timer);
   return { code, output: output() };
+}
+
+export interface ScriptRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs a Node script of the project (a CLI) to its end, killed after 60 s: its output and time. */
+export function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string> = { PATH: process.env.PATH ?? '' },
+  input?: string,
+): Promise<ScriptRun> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(projectRoot, script), ...args], {
+      cwd: projectRoot,
+      env,
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (t: string) => {
+      stdout += t;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (t: string) => {
+      stderr += t;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+    child.stdin?.end(input);
+  });
 }
