@@ -127,9 +127,6 @@ interface PodTally {
   retried?: number;
 }
 
-/** The apiserver's own ServerTimeout (storage busy), which no webhook answer causes. */
-const STORAGE_BUSY = /^create a pod: 500 The POST operation against Pod could not be completed at this time/;
-
 async function createPod(api: KubeApi, tally: PodTally, namespace = WORKLOADS, attempt = 1): Promise<void> {
   try {
     const pod = await api.create(`/api/v1/namespaces/${namespace}/pods`, 'a pod', {
@@ -142,8 +139,9 @@ async function createPod(api: KubeApi, tally: PodTally, namespace = WORKLOADS, a
     if ((pod.metadata as Json).labels?.[STAMP] !== 'yes') tally.unmutated++;
   } catch (error) {
     const message = error instanceof KubeError ? error.message : String(error);
-    // A failed webhook call reads "failed calling webhook ..."; this one asks the client to retry.
-    if (STORAGE_BUSY.test(message) && attempt < 3) {
+    // The apiserver's own ServerTimeout (storage busy, "please try again"), which no webhook
+    // answer causes: a failed webhook call is an InternalError reading "failed calling webhook".
+    if (error instanceof KubeError && error.reason === 'ServerTimeout' && attempt < 3) {
       tally.retried = (tally.retried ?? 0) + 1;
       return createPod(api, tally, namespace, attempt + 1);
     }

@@ -9,12 +9,19 @@ export class KubeError extends Error {
   readonly status: number;
   readonly verb: string;
   readonly what: string;
-  constructor(status: number, verb: string, what: string, reason: string) {
-    super(`${verb} ${what}: ${status} ${reason}`);
+  /** The Status object's machine-readable reason (Conflict, ServerTimeout, ...), when it gave one. */
+  readonly reason: string | undefined;
+  constructor(status: number, verb: string, what: string, message: string, reason?: string) {
+    super(`${verb} ${what}: ${status} ${message}`);
     this.status = status;
     this.verb = verb;
     this.what = what;
+    this.reason = reason;
   }
+}
+
+function statusReason(json: Record<string, unknown>): string | undefined {
+  return typeof json.reason === 'string' && json.reason !== '' ? json.reason : undefined;
 }
 
 export interface KubeApi {
@@ -104,7 +111,13 @@ export function kubeApi(config: KubeConfig): KubeApi {
   ) => {
     const { status, json } = await call(method, path, what, verb, body, contentType);
     if (status >= 200 && status < 300) return json;
-    throw new KubeError(status, verb, what, String(json.message ?? json.reason ?? 'error'));
+    throw new KubeError(
+      status,
+      verb,
+      what,
+      String(json.message ?? json.reason ?? 'error'),
+      statusReason(json),
+    );
   };
 
   return {
@@ -112,7 +125,7 @@ export function kubeApi(config: KubeConfig): KubeApi {
       const { status, json } = await call('GET', path, what, 'get');
       if (status === 404) return undefined;
       if (status >= 200 && status < 300) return json;
-      throw new KubeError(status, 'get', what, String(json.message ?? 'error'));
+      throw new KubeError(status, 'get', what, String(json.message ?? 'error'), statusReason(json));
     },
     create: (path, what, body) => expect('POST', path, what, 'create', body),
     update: (path, what, body) => expect('PUT', path, what, 'update', body),
