@@ -58,6 +58,12 @@ describe('npm run cert', () => {
     }
 
     assert.equal(Buffer.from(read('ca-bundle.b64').trim(), 'base64').toString('utf8'), read('ca.crt'));
+    // Every PEM file ends its last line, so that files joined into a bundle stay separate PEMs.
+    for (const file of ['ca.crt', 'ca.key', 'tls.crt', 'tls.key']) {
+      assert.match(read(file), /-----\n$/, `${file} has no final newline`);
+    }
+    const joined = read('ca.crt') + read('tls.crt');
+    assert.equal(joined.match(/^-----BEGIN CERTIFICATE-----$/gm)?.length, 2, joined);
   });
 
   it("writes a Secret that validates against Kubernetes' schema, with the files it wrote", () => {

@@ -64,7 +64,10 @@ export async function issueCa({ commonName, days }: CaRequest): Promise<Certific
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certificate: certificate.toString('pem'), privateKey: await exportPrivateKey(keys.privateKey) };
+  return {
+    certificate: pemFile(certificate.toString('pem')),
+    privateKey: await exportPrivateKey(keys.privateKey),
+  };
 }
 
 export async function issueServingCertificate({ ca, hosts, days }: ServingRequest): Promise<CertificatePem> {
@@ -93,7 +96,10 @@ export async function issueServingCertificate({ ca, hosts, days }: ServingReques
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certificate: certificate.toString('pem'), privateKey: await exportPrivateKey(keys.privateKey) };
+  return {
+    certificate: pemFile(certificate.toString('pem')),
+    privateKey: await exportPrivateKey(keys.privateKey),
+  };
 }
 
 async function generateKeys(): Promise<webcrypto.CryptoKeyPair> {
@@ -101,7 +107,15 @@ async function generateKeys(): Promise<webcrypto.CryptoKeyPair> {
 }
 
 async function exportPrivateKey(key: webcrypto.CryptoKey): Promise<string> {
-  return x509.PemConverter.encode(await subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
+  return pemFile(x509.PemConverter.encode(await subtle.exportKey('pkcs8', key), 'PRIVATE KEY'));
+}
+
+/**
+ * PEM as a file holds it, ending in a newline: @peculiar/x509 leaves it off, and PEMs joined
+ * into a bundle (a caBundle, ca.crt of two CAs during a rotation) then run into each other.
+ */
+function pemFile(pem: string): string {
+  return pem.endsWith('\n') ? pem : `${pem}\n`;
 }
 
 /** Imports a CA key (PKCS#1, SEC1 or PKCS#8 PEM) for signing, with the algorithm it signs with. */
