@@ -217,6 +217,37 @@ function deployedFunctionEnv(context: TargetContext): Record<string, string> {
 
 const FUNCTION_LISTENING = /: listening on port (\d+) \(body limit/;
 
+/**
+ * One function as deployed, over plain HTTP at `/` (TLS ends at the proxy in front): the image's
+ * command, npm start, faas-js-runtime and the commands before the bundle differ only in argv,
+ * what they print when listening and a few variables.
+ */
+function deployedTarget(spec: {
+  name: string;
+  description: string;
+  argv: () => string[];
+  env?: Record<string, string>;
+  listening: RegExp;
+  prepare?: Target['prepare'];
+  onRequest?: boolean;
+}): Target {
+  return {
+    name: spec.name,
+    description: spec.description,
+    scheme: 'http',
+    serves: 'one-function',
+    traced: true,
+    ...(spec.onRequest ? { onRequest: true } : {}),
+    ...(spec.prepare ? { prepare: spec.prepare } : {}),
+    command: (context) => ({
+      argv: spec.argv(),
+      env: { ...deployedFunctionEnv(context), ...spec.env },
+      listening: spec.listening,
+      url: (port) => `http://127.0.0.1:${port}/`,
+    }),
+  };
+}
+
 export const targets: readonly Target[] = [
   {
     name: 'standalone',
@@ -237,76 +268,56 @@ export const targets: readonly Target[] = [
       url: (port, fn) => `https://127.0.0.1:${port}/${fn ?? ''}`,
     }),
   },
-  {
+  deployedTarget({
     name: 'image',
     description:
       "the image's command (Dockerfile CMD, what deploy/ runs under Knative and stack.yml under OpenFaaS): one function on Node's HTTP server, plain HTTP (TLS ends at the proxy in front)",
-    scheme: 'http',
-    serves: 'one-function',
-    traced: true,
+    argv: imageCommand,
+    env: { NODE_ENV: 'production' },
+    listening: FUNCTION_LISTENING,
     prepare: bundleOnce,
-    command: (context) => ({
-      argv: imageCommand(),
-      env: { ...deployedFunctionEnv(context), NODE_ENV: 'production' },
-      listening: FUNCTION_LISTENING,
-      url: (port) => `http://127.0.0.1:${port}/`,
-    }),
-  },
-  {
+  }),
+  deployedTarget({
     name: 'npm-start',
     description:
       "npm start with FUNCTION set, as the Node buildpack (func deploy) runs it: one function on Node's HTTP server, plain HTTP",
-    scheme: 'http',
-    serves: 'one-function',
-    traced: true,
+    argv: npmStart,
+    listening: FUNCTION_LISTENING,
     prepare: bundleOnce,
-    command: (context) => ({
-      argv: npmStart(),
-      env: deployedFunctionEnv(context),
-      listening: FUNCTION_LISTENING,
-      url: (port) => `http://127.0.0.1:${port}/`,
-    }),
-  },
-  {
+  }),
+  deployedTarget({
     name: 'faas-js-runtime',
     description:
       'npm start with FUNCTION and FUNCTION_SERVER=faas-js-runtime: one function under faas-js-runtime, plain HTTP',
-    scheme: 'http',
-    serves: 'one-function',
-    traced: true,
+    argv: npmStart,
+    env: { FUNCTION_SERVER: 'faas-js-runtime', FUNC_PORT: '0' },
+    listening: /faas-js-runtime listening on port (\d+)/,
     prepare: bundleOnce,
-    command: (context) => ({
-      argv: npmStart(),
-      env: { ...deployedFunctionEnv(context), FUNCTION_SERVER: 'faas-js-runtime', FUNC_PORT: '0' },
-      listening: /faas-js-runtime listening on port (\d+)/,
-      url: (port) => `http://127.0.0.1:${port}/`,
-    }),
-  },
+  }),
   // The deployed commands before the bundle (commit a988f58), to set before against after in
   // one run: npm start ran the TypeScript sources under faas-js-runtime, the image the tsc
   // output of the OpenFaaS server, every function loaded.
-  {
+  deployedTarget({
     name: 'before-npm-start',
     description:
       'npm start before the bundle: node --max-semi-space-size=8 runtimes/start.ts (TypeScript stripped at start), FUNCTION under faas-js-runtime',
-    scheme: 'http',
-    serves: 'one-function',
-    traced: true,
+    argv: () => [node, '--max-semi-space-size=8', join(projectRoot, 'runtimes', 'start.ts')],
+    env: { FUNC_PORT: '0' },
+    listening: /faas-js-runtime listening on port (\d+)/,
     onRequest: true,
-    command: (context) => ({
-      argv: [node, '--max-semi-space-size=8', join(projectRoot, 'runtimes', 'start.ts')],
-      env: { ...deployedFunctionEnv(context), FUNC_PORT: '0' },
-      listening: /faas-js-runtime listening on port (\d+)/,
-      url: (port) => `http://127.0.0.1:${port}/`,
-    }),
-  },
-  {
+  }),
+  deployedTarget({
     name: 'before-image',
     description:
       "the image's command before the bundle: node --enable-source-maps --max-semi-space-size=8 dist/runtimes/openfaas.js (tsc output)",
-    scheme: 'http',
-    serves: 'one-function',
-    traced: true,
+    argv: () => [
+      node,
+      '--enable-source-maps',
+      '--max-semi-space-size=8',
+      join(projectRoot, 'dist', 'runtimes', 'openfaas.js'),
+    ],
+    env: { NODE_ENV: 'production' },
+    listening: /openfaas: serving .* on http:\/\/127\.0\.0\.1:(\d+)/,
     onRequest: true,
     prepare(log) {
       log('before-image: tsc -p tsconfig.build.json (dist/)');
@@ -316,18 +327,7 @@ export const targets: readonly Target[] = [
         { cwd: projectRoot, stdio: ['ignore', 'ignore', 'inherit'] },
       );
     },
-    command: (context) => ({
-      argv: [
-        node,
-        '--enable-source-maps',
-        '--max-semi-space-size=8',
-        join(projectRoot, 'dist', 'runtimes', 'openfaas.js'),
-      ],
-      env: { ...deployedFunctionEnv(context), NODE_ENV: 'production' },
-      listening: /openfaas: serving .* on http:\/\/127\.0\.0\.1:(\d+)/,
-      url: (port) => `http://127.0.0.1:${port}/`,
-    }),
-  },
+  }),
   {
     name: 'go-webhook',
     description:
