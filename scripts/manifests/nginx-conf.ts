@@ -1,6 +1,7 @@
 // The nginx configuration of the TLS-terminating Service. The deployed ConfigMap and the
 // nginx test render it with this one function, so the test runs the configuration that ships.
 import { isIP } from 'node:net';
+import { TLS12_CIPHERS } from '../../runtimes/tls/options.ts';
 import {
   MAX_REVIEW_BYTES,
   PROXY_CONNECT_TIMEOUT_SECONDS,
@@ -34,15 +35,7 @@ export interface NginxConfOptions {
   readonly routes: readonly NginxRoute[];
 }
 
-// Mozilla's "intermediate" TLS 1.2 suites without DHE (no dhparam is shipped); TLS 1.3 suites are OpenSSL's defaults.
-const TLS12_CIPHERS = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-].join(':');
+// TLS 1.3 suites are OpenSSL's defaults.
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const HOST = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -148,7 +141,7 @@ ${options.listen.map((address) => `    listen ${address} ssl;`).join('\n')}
     ssl_certificate ${options.certificate};
     ssl_certificate_key ${options.certificateKey};
     ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_ciphers ${TLS12_CIPHERS};
+    ssl_ciphers ${TLS12_CIPHERS.join(':')};
     ssl_prefer_server_ciphers off;
     ssl_session_cache shared:TLS:10m;
     ssl_session_timeout 1d;
