@@ -79,6 +79,10 @@ const config = z
 export default defineMutation({
   name: 'config-volume',
   description: 'Mounts a configured volume into every container of labelled pods and stamps labels on them',
+  summary: {
+    reads: 'its configuration',
+    writes: 'a fixed volume in every container of labelled pods, plus a label',
+  },
   appliesTo: { resources: ['pods'], operations: ['CREATE'] },
   config,
   webhook: ({ selector }: z.output<typeof config>) => ({

@@ -32,6 +32,10 @@ const config = z
 export default defineMutation({
   name: 'image-mirror',
   description: 'Rewrites container images from public registries to the configured mirrors',
+  summary: {
+    reads: '`IMAGE_MIRRORS`',
+    writes: 'images from public registries rewritten to mirrors',
+  },
   appliesTo: { resources: ['pods', 'pods/ephemeralcontainers'], operations: ['CREATE', 'UPDATE'] },
   config,
   webhook: {

@@ -127,6 +127,10 @@ const min = (a: Quantity, b: Quantity): Quantity => (a.nanos <= b.nanos ? a : b)
 export default defineMutation({
   name: 'node-oversale',
   description: "Scales a node's allocatable cpu and memory by the ratio its labels select",
+  summary: {
+    reads: '`OVERSALE_RULES` by node label',
+    writes: '`status.allocatable` cpu and memory of kubelet heartbeats',
+  },
   appliesTo: { resources: ['nodes/status'], operations: ['UPDATE'] },
   config,
   webhook: {

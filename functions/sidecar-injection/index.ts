@@ -69,6 +69,10 @@ export const POD_ENTRY = 'pod';
 export default defineMutation({
   name: 'sidecar-injection',
   description: 'Adds the containers, init containers and volumes of a template to the pods that opt in',
+  summary: {
+    reads: 'a template file; opt-in by namespace label or pod annotation',
+    writes: 'containers, init containers, volumes',
+  },
   appliesTo: { resources: ['pods'], operations: ['CREATE'] },
   config,
   webhook: ({ annotationPrefix, webhookNamespace }: Config) => {
