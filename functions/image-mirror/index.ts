@@ -6,6 +6,7 @@
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { formatImageReference, parseImageReference } from '../../shared/k8s/image-reference.ts';
+import { readSetting } from '../../shared/k8s/settings.ts';
 import { defineMutation } from '../../shared/mutation.ts';
 import { type Mirrors, parseMirrors } from './mirrors-config.ts';
 
@@ -20,14 +21,9 @@ const config = z
         'registry=mirror entries separated by commas or new lines, e.g. docker.io=mirror.example.com/dockerhub,quay.io=mirror.example.com/quay',
       ),
   })
-  .transform((c, ctx): { mirrors: Mirrors } => {
-    try {
-      return { mirrors: parseMirrors(c.imageMirrors) };
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', path: ['imageMirrors'], message: (error as Error).message });
-      return z.NEVER;
-    }
-  });
+  .transform((c, ctx): { mirrors: Mirrors } => ({
+    mirrors: readSetting(ctx, 'imageMirrors', () => parseMirrors(c.imageMirrors), z.NEVER),
+  }));
 
 export default defineMutation({
   name: 'image-mirror',

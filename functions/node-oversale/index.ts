@@ -23,6 +23,7 @@ import {
   type Quantity,
   quantityProblem,
 } from '../../shared/k8s/quantity.ts';
+import { annotationPrefixSetting, readSetting } from '../../shared/k8s/settings.ts';
 import { defineMutation } from '../../shared/mutation.ts';
 import {
   labelsMatch,
@@ -51,24 +52,14 @@ const config = z
       .string()
       .default('')
       .describe('caps on the scaled allocatable: "cpu=<quantity>,memory=<quantity>"'),
-    annotationPrefix: z
-      .string()
-      .min(1)
-      .default('knative.netease.dev')
-      .describe('prefix of the <prefix>/oversale annotation that records the kubelet and scaled values'),
+    annotationPrefix: annotationPrefixSetting(
+      'prefix of the <prefix>/oversale annotation that records the kubelet and scaled values',
+    ),
   })
   .transform((c, ctx) => {
-    const parse = <T>(key: 'oversaleRules' | 'oversaleMax', read: () => T): T => {
-      try {
-        return read();
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', path: [key], message: (error as Error).message });
-        return z.NEVER;
-      }
-    };
     return {
-      rules: parse('oversaleRules', () => parseRules(c.oversaleRules)),
-      caps: parse('oversaleMax', () => parseCaps(c.oversaleMax)),
+      rules: readSetting(ctx, 'oversaleRules', () => parseRules(c.oversaleRules), z.NEVER),
+      caps: readSetting(ctx, 'oversaleMax', () => parseCaps(c.oversaleMax), z.NEVER),
       annotationKey: `${c.annotationPrefix}/oversale`,
     };
   });
