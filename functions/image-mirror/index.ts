@@ -14,12 +14,11 @@ const LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 
 const config = z
   .object({
-    imageMirrors: z
-      .string()
-      .default('')
-      .describe(
+    imageMirrors: z.string().default('').meta({
+      description:
         'registry=mirror entries separated by commas or new lines, e.g. docker.io=mirror.example.com/dockerhub,quay.io=mirror.example.com/quay',
-      ),
+      unset: 'nothing is rewritten',
+    }),
   })
   .transform((c, ctx): { mirrors: Mirrors } => ({
     mirrors: readSetting(ctx, 'imageMirrors', () => parseMirrors(c.imageMirrors), z.NEVER),

@@ -42,16 +42,15 @@ const ONE: Ratio = { numerator: 1n, denominator: 1n };
 
 const config = z
   .object({
-    oversaleRules: z
-      .string()
-      .default('')
-      .describe(
+    oversaleRules: z.string().default('').meta({
+      description:
         'rules "<label>[=<value>]:cpu=<ratio>,memory=<ratio>" separated by ";" or new lines; the first matching the node applies',
-      ),
-    oversaleMax: z
-      .string()
-      .default('')
-      .describe('caps on the scaled allocatable: "cpu=<quantity>,memory=<quantity>"'),
+      unset: 'nothing changes',
+    }),
+    oversaleMax: z.string().default('').meta({
+      description: 'caps on the scaled allocatable: "cpu=<quantity>,memory=<quantity>"',
+      unset: 'no cap',
+    }),
     annotationPrefix: annotationPrefixSetting(
       'prefix of the <prefix>/oversale annotation that records the kubelet and scaled values',
     ),
