@@ -1,25 +1,11 @@
-// Every function the project ships, by the name it is deployed and invoked under.
+// Every function loaded, in the order of functions/registry.ts, for what serves or describes
+// them all (the CLI, the standalone and OpenFaaS servers, the generators). A deployed instance
+// serving one function loads only that one, through functions/registry.ts.
 import type { AnyMutation } from '../shared/mutation.ts';
-import configVolume from './config-volume/index.ts';
-import imageMirror from './image-mirror/index.ts';
-import knativeServiceValidation from './knative-service-validation/index.ts';
-import labelStamping from './label-stamping/index.ts';
-import nodeOversale from './node-oversale/index.ts';
-import nodeSelector from './node-selector/index.ts';
-import sidecarInjection from './sidecar-injection/index.ts';
-import volumeExtension from './volume-extension/index.ts';
+import { functionLoaders } from './registry.ts';
 
 export const functions: ReadonlyMap<string, AnyMutation> = new Map(
-  [
-    volumeExtension,
-    nodeSelector,
-    labelStamping,
-    sidecarInjection,
-    imageMirror,
-    nodeOversale,
-    configVolume,
-    knativeServiceValidation,
-  ].map((m) => [m.name, m]),
+  await Promise.all([...functionLoaders].map(async ([name, load]) => [name, await load()] as const)),
 );
 
 export function functionNamed(name: string): AnyMutation {

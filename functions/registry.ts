@@ -1,7 +1,8 @@
-// Every function by name, each loaded only when asked for: a deployed instance serves one
-// function, and loading the others' code (their schemas, YAML, policies) only costs it start
-// time and memory. The names and their order are those of functions/index.ts
-// (test/function-registry.test.ts checks both).
+// Every function the project ships, by the name it is deployed and invoked under, each loaded
+// only when asked for: a deployed instance serves one function, and loading the others' code
+// (their schemas, YAML, policies) only costs it start time and memory. This is the one list a
+// new function is added to; functions/index.ts loads them all for the tools and servers that
+// want every function (test/bundle.test.ts checks each name is its mutation's).
 import type { AnyMutation } from '../shared/mutation.ts';
 
 type Loader = () => Promise<AnyMutation>;

@@ -28,16 +28,6 @@ export interface Routes {
 }
 
 /**
- * What answers at `path`: `/<name>`, or `/<name>/<entry>` for one registration entry of a
- * function that has several (the entry reaches the function through RequestInfo.path).
- */
-export function routeAt<T>(routes: ReadonlyMap<string, T>, path: string): T | undefined {
-  const [name = '', entry, ...rest] = path.slice(1).split('/');
-  if (rest.length > 0 || entry === '') return undefined;
-  return routes.get(name);
-}
-
-/**
  * Every function by name, plus the chain when CHAIN is set; with `only`, just that function
  * or chain (and only its configuration is read, so another function's settings cannot stop it).
  */

@@ -8,7 +8,7 @@ import type { ReviewHandler } from '../shared/handler.ts';
 import { type HttpAnswer, messageAnswer } from '../shared/http-answer.ts';
 import type { ServerLog } from './log.ts';
 import { answerReviewRequest, internalErrorAnswer } from './review-request.ts';
-import { routeAt } from './routes.ts';
+import { routeAt } from './route-at.ts';
 
 /** `live`: the process answers. `ready`: it takes new reviews (fails while shutting down). */
 export type HealthCheck = 'live' | 'ready';

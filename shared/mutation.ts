@@ -89,6 +89,11 @@ export interface Mutation<Schema extends ConfigSchema = ConfigSchema, Target = u
    */
   readonly kind?: 'mutating' | 'validating';
   readonly description: string;
+  /**
+   * What it reads and what it writes, a line each of Markdown for the README's table of
+   * functions (scripts/readme-tables.ts); a registered function must have it.
+   */
+  readonly summary?: { readonly reads: string; readonly writes: string };
   readonly appliesTo: AppliesTo;
   /**
    * Configuration, read once at start from the environment: each key is read from the

@@ -4,9 +4,11 @@
 // HTTP server) and from npm start under faas-js-runtime, and Prometheus scrapes it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { functions } from '../functions/index.ts';
 import { functionLoaders } from '../functions/registry.ts';
 import { bundle } from '../scripts/bundle.ts';
@@ -20,8 +22,12 @@ const server = join(projectRoot, 'dist', 'server');
 const review = JSON.stringify(sample('knative-pod-volumes.json'));
 
 describe('the function registry', () => {
-  it('names every function of functions/index.ts, in its order, and loads the same one', async () => {
-    assert.deepEqual([...functionLoaders.keys()], [...functions.keys()]);
+  it('files each function under its own name', async () => {
+    for (const [name, load] of functionLoaders) assert.equal((await load()).name, name);
+  });
+
+  it('is what functions/index.ts loads, in its order', async () => {
+    assert.deepEqual([...functions.keys()], [...functionLoaders.keys()]);
     for (const [name, load] of functionLoaders) assert.equal(await load(), functions.get(name), name);
   });
 });
@@ -54,6 +60,37 @@ describe('the bundle in dist/server/', () => {
     const holding = chunks.filter((c) => readFileSync(join(server, 'chunks', c), 'utf8').includes(marker));
     assert.equal(holding.length, 1, holding.join(', '));
     assert.ok(!entry.includes(marker));
+  });
+
+  it('serves one function without loading the others’ code', async () => {
+    // Every file the process loads, written down by a module hook loaded before the entry.
+    const dir = mkdtempSync(join(tmpdir(), 'bundle-loads-'));
+    const list = join(dir, 'loaded.txt');
+    const hook = join(dir, 'hook.mjs');
+    writeFileSync(
+      hook,
+      `import { registerHooks } from 'node:module';
+import { appendFileSync } from 'node:fs';
+registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringify(list)}, url + '\\n'); return next(url, context); } });
+`,
+    );
+    const running = await startServer(
+      process.execPath,
+      ['--import', hook, join(server, 'image.mjs')],
+      { FUNCTION: 'volume-extension', HOST: '127.0.0.1', PORT: '0' },
+      /volume-extension: listening on port (\d+)/,
+    );
+    await running.stop();
+    const loaded = readFileSync(list, 'utf8')
+      .split('\n')
+      .filter((url) => url.startsWith('file:'));
+    rmSync(dir, { recursive: true, force: true });
+    const marker = 'Merges the node selector written in a pod annotation into spec.nodeSelector';
+    assert.ok(loaded.length > 5, loaded.join('\n'));
+    assert.deepEqual(
+      loaded.filter((url) => readFileSync(fileURLToPath(url), 'utf8').includes(marker)),
+      [],
+    );
   });
 
   for (const [runtime, entry, env, listening] of [

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { routeAt } from '../runtimes/routes.ts';
+import { routeAt } from '../runtimes/route-at.ts';
 import { requireJsonContentType } from '../shared/content-type.ts';
 import { HttpError } from '../shared/errors.ts';
 import { parseApiserverTimeout, webhookEntry } from '../shared/request-info.ts';

@@ -9,6 +9,7 @@ import { describeIssues } from '../../shared/field-path.ts';
 import { parseLabelRules, stampLabels } from '../../shared/k8s/label-rules.ts';
 import { labelKeyProblem, labelValueProblem } from '../../shared/k8s/names.ts';
 import { noSpecDenial } from '../../shared/k8s/pod.ts';
+import { readSetting } from '../../shared/k8s/settings.ts';
 import { describeDifference } from '../../shared/k8s/subset.ts';
 import { volumeSchema } from '../../shared/k8s/volumes.ts';
 import { defineMutation, type LabelSelector } from '../../shared/mutation.ts';
@@ -63,12 +64,7 @@ const config = z
     const volume = volumeSchema.safeParse(json);
     if (!volume.success) return problem('configVolume', describeIssues(volume.error.issues));
 
-    let rules: ReturnType<typeof parseLabelRules>;
-    try {
-      rules = parseLabelRules(c.stampLabels, false);
-    } catch (error) {
-      return problem('stampLabels', (error as Error).message);
-    }
+    const rules = readSetting(ctx, 'stampLabels', () => parseLabelRules(c.stampLabels, false), z.NEVER);
     const selector: LabelSelector =
       value === undefined
         ? { matchExpressions: [{ key, operator: 'Exists' }] }
@@ -79,6 +75,10 @@ const config = z
 export default defineMutation({
   name: 'config-volume',
   description: 'Mounts a configured volume into every container of labelled pods and stamps labels on them',
+  summary: {
+    reads: 'its configuration',
+    writes: 'a fixed volume in every container of labelled pods, plus a label',
+  },
   appliesTo: { resources: ['pods'], operations: ['CREATE'] },
   config,
   webhook: ({ selector }: z.output<typeof config>) => ({

@@ -6,6 +6,7 @@
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { formatImageReference, parseImageReference } from '../../shared/k8s/image-reference.ts';
+import { readSetting } from '../../shared/k8s/settings.ts';
 import { defineMutation } from '../../shared/mutation.ts';
 import { type Mirrors, parseMirrors } from './mirrors-config.ts';
 
@@ -13,25 +14,23 @@ const LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 
 const config = z
   .object({
-    imageMirrors: z
-      .string()
-      .default('')
-      .describe(
+    imageMirrors: z.string().default('').meta({
+      description:
         'registry=mirror entries separated by commas or new lines, e.g. docker.io=mirror.example.com/dockerhub,quay.io=mirror.example.com/quay',
-      ),
+      unset: 'nothing is rewritten',
+    }),
   })
-  .transform((c, ctx): { mirrors: Mirrors } => {
-    try {
-      return { mirrors: parseMirrors(c.imageMirrors) };
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', path: ['imageMirrors'], message: (error as Error).message });
-      return z.NEVER;
-    }
-  });
+  .transform((c, ctx): { mirrors: Mirrors } => ({
+    mirrors: readSetting(ctx, 'imageMirrors', () => parseMirrors(c.imageMirrors), z.NEVER),
+  }));
 
 export default defineMutation({
   name: 'image-mirror',
   description: 'Rewrites container images from public registries to the configured mirrors',
+  summary: {
+    reads: '`IMAGE_MIRRORS`',
+    writes: 'images from public registries rewritten to mirrors',
+  },
   appliesTo: { resources: ['pods', 'pods/ephemeralcontainers'], operations: ['CREATE', 'UPDATE'] },
   config,
   webhook: {

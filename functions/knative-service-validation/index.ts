@@ -29,6 +29,11 @@ export default defineMutation({
   kind: 'validating',
   description:
     'Checks the volume and nodeSelector annotations of a Knative Service revision template against the same schemas and volume policy the pod webhooks use',
+  summary: {
+    reads: "a Knative Service's revision-template annotations",
+    writes:
+      'nothing: refuses at `kubectl apply` / `kn service create` what volume-extension and node-selector would refuse in the pods',
+  },
   appliesTo: {
     resources: ['services'],
     groups: ['serving.knative.dev'],

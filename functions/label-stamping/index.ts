@@ -54,6 +54,10 @@ const config = z
 export default defineMutation({
   name: 'label-stamping',
   description: 'Stamps configured labels on every admitted object',
+  summary: {
+    reads: 'its configuration (`STAMP_LABELS`, `STAMP_LABELS_FILE`)',
+    writes: '`metadata.labels` of any object',
+  },
   appliesTo: { resources: ['*'], operations: ['CREATE', 'UPDATE'] },
   config,
   webhook: {

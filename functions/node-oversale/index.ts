@@ -23,6 +23,7 @@ import {
   type Quantity,
   quantityProblem,
 } from '../../shared/k8s/quantity.ts';
+import { annotationPrefixSetting, readSetting } from '../../shared/k8s/settings.ts';
 import { defineMutation } from '../../shared/mutation.ts';
 import {
   labelsMatch,
@@ -41,34 +42,23 @@ const ONE: Ratio = { numerator: 1n, denominator: 1n };
 
 const config = z
   .object({
-    oversaleRules: z
-      .string()
-      .default('')
-      .describe(
+    oversaleRules: z.string().default('').meta({
+      description:
         'rules "<label>[=<value>]:cpu=<ratio>,memory=<ratio>" separated by ";" or new lines; the first matching the node applies',
-      ),
-    oversaleMax: z
-      .string()
-      .default('')
-      .describe('caps on the scaled allocatable: "cpu=<quantity>,memory=<quantity>"'),
-    annotationPrefix: z
-      .string()
-      .min(1)
-      .default('knative.netease.dev')
-      .describe('prefix of the <prefix>/oversale annotation that records the kubelet and scaled values'),
+      unset: 'nothing changes',
+    }),
+    oversaleMax: z.string().default('').meta({
+      description: 'caps on the scaled allocatable: "cpu=<quantity>,memory=<quantity>"',
+      unset: 'no cap',
+    }),
+    annotationPrefix: annotationPrefixSetting(
+      'prefix of the <prefix>/oversale annotation that records the kubelet and scaled values',
+    ),
   })
   .transform((c, ctx) => {
-    const parse = <T>(key: 'oversaleRules' | 'oversaleMax', read: () => T): T => {
-      try {
-        return read();
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', path: [key], message: (error as Error).message });
-        return z.NEVER;
-      }
-    };
     return {
-      rules: parse('oversaleRules', () => parseRules(c.oversaleRules)),
-      caps: parse('oversaleMax', () => parseCaps(c.oversaleMax)),
+      rules: readSetting(ctx, 'oversaleRules', () => parseRules(c.oversaleRules), z.NEVER),
+      caps: readSetting(ctx, 'oversaleMax', () => parseCaps(c.oversaleMax), z.NEVER),
       annotationKey: `${c.annotationPrefix}/oversale`,
     };
   });
@@ -127,6 +117,10 @@ const min = (a: Quantity, b: Quantity): Quantity => (a.nanos <= b.nanos ? a : b)
 export default defineMutation({
   name: 'node-oversale',
   description: "Scales a node's allocatable cpu and memory by the ratio its labels select",
+  summary: {
+    reads: '`OVERSALE_RULES` by node label',
+    writes: '`status.allocatable` cpu and memory of kubelet heartbeats',
+  },
   appliesTo: { resources: ['nodes/status'], operations: ['UPDATE'] },
   config,
   webhook: {

@@ -9,6 +9,10 @@ import { nodeSelectorVariables, selectNodes, withNodeSelectorPolicy } from './se
 export default defineMutation({
   name: 'node-selector',
   description: 'Merges the node selector written in a pod annotation into spec.nodeSelector',
+  summary: {
+    reads: 'pod annotation `knative.netease.dev/nodeSelector` (JSON object)',
+    writes: '`spec.nodeSelector`',
+  },
   appliesTo: { resources: ['pods'], operations: ['CREATE'] },
   config: z.object(nodeSelectorVariables).transform(withNodeSelectorPolicy),
   webhook: {

@@ -12,13 +12,11 @@
 //     - namespaces: [team-*]
 //       keys: [kubernetes.io/arch]
 //       prefixes: [pool.example.com/]
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { describeIssues } from '../../shared/field-path.ts';
 import { fieldsObject } from '../../shared/k8s/known-fields.ts';
 import { labelKeyProblem } from '../../shared/k8s/names.ts';
 import { firstRuleFor, namespacePattern, refineFirstRuleWins } from '../../shared/k8s/namespace-rules.ts';
+import { loadPolicyFile, policyFrom } from '../../shared/k8s/policy-file.ts';
 
 /** The node labels users schedule by, set by the kubelet or the cloud provider. */
 export const WELL_KNOWN_KEYS = [
@@ -133,9 +131,7 @@ export function defaultNodeSelectorPolicy(annotationPrefix: string): NodeSelecto
 
 /** Checks a parsed policy; throws an Error naming the field and the problem. */
 export function nodeSelectorPolicyFrom(value: unknown, annotationPrefix: string): NodeSelectorPolicy {
-  const result = nodeSelectorPolicySchema.safeParse(value ?? {});
-  if (!result.success) throw new Error(describeIssues(result.error.issues));
-  const policy = result.data;
+  const policy = policyFrom(nodeSelectorPolicySchema, value);
   return {
     default: completeRule(policy.default, annotationPrefix, 'default rule'),
     rules: policy.rules.map((rule, i) => ({
@@ -147,23 +143,7 @@ export function nodeSelectorPolicyFrom(value: unknown, annotationPrefix: string)
 
 /** Reads and checks a policy file; throws an Error naming the file, the field and the problem. */
 export function loadNodeSelectorPolicy(file: string, annotationPrefix: string): NodeSelectorPolicy {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new Error(`${file}: cannot read: ${(error as Error).message}`);
-  }
-  let value: unknown;
-  try {
-    value = parseYaml(text);
-  } catch (error) {
-    throw new Error(`${file}: not valid YAML or JSON: ${(error as Error).message}`);
-  }
-  try {
-    return nodeSelectorPolicyFrom(value, annotationPrefix);
-  } catch (error) {
-    throw new Error(`${file}: ${(error as Error).message}`);
-  }
+  return loadPolicyFile(file, (value) => nodeSelectorPolicyFrom(value, annotationPrefix));
 }
 
 export function keyRuleFor(policy: NodeSelectorPolicy, namespace: string | undefined): KeyRule {

@@ -14,10 +14,11 @@ import type { PathPart } from '../../shared/field-path.ts';
 import { annotation } from '../../shared/k8s/annotations.ts';
 import { labelKeyProblem } from '../../shared/k8s/names.ts';
 import { noSpecDenial } from '../../shared/k8s/pod.ts';
+import { annotationPrefixSetting, readSetting } from '../../shared/k8s/settings.ts';
 import { defineMutation } from '../../shared/mutation.ts';
 import { log } from '../../shared/telemetry/log.ts';
 import { containerDefaults, itemDifference, volumeDefaults, withoutTokenMount } from './defaults.ts';
-import { loadSidecarTemplate, type SidecarTemplate, type TemplateList } from './template.ts';
+import { loadSidecarTemplate, type TemplateList } from './template.ts';
 
 const config = z
   .object({
@@ -27,32 +28,26 @@ const config = z
       })
       .min(1, 'must name the template file')
       .describe('the template: a mounted YAML or JSON file with containers, initContainers and volumes'),
-    annotationPrefix: z
-      .string()
-      .min(1)
-      .default('knative.netease.dev')
-      .refine((prefix) => !labelKeyProblem(`${prefix}/inject`), {
-        message: 'must be a DNS subdomain such as example.com',
-      })
-      .describe(
-        'prefix of the <prefix>/inject annotation and namespace label and the <prefix>/injected status',
-      ),
+    annotationPrefix: annotationPrefixSetting(
+      'prefix of the <prefix>/inject annotation and namespace label and the <prefix>/injected status',
+    ).refine((prefix) => !labelKeyProblem(`${prefix}/inject`), {
+      message: 'must be a DNS subdomain such as example.com',
+    }),
     webhookNamespace: z
       .string()
       .min(1)
       .default('faas-admission')
       .describe('the namespace the webhook runs in: its pods never get the sidecar'),
   })
-  .transform((c, ctx) => {
-    let template: SidecarTemplate | undefined;
-    try {
-      template = loadSidecarTemplate(c.sidecarTemplateFile);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', path: ['sidecarTemplateFile'], message: (error as Error).message });
-      return z.NEVER;
-    }
-    return { ...c, template };
-  });
+  .transform((c, ctx) => ({
+    ...c,
+    template: readSetting(
+      ctx,
+      'sidecarTemplateFile',
+      () => loadSidecarTemplate(c.sidecarTemplateFile),
+      z.NEVER,
+    ),
+  }));
 
 type Config = z.output<typeof config>;
 
@@ -69,6 +64,10 @@ export const POD_ENTRY = 'pod';
 export default defineMutation({
   name: 'sidecar-injection',
   description: 'Adds the containers, init containers and volumes of a template to the pods that opt in',
+  summary: {
+    reads: 'a template file; opt-in by namespace label or pod annotation',
+    writes: 'containers, init containers, volumes',
+  },
   appliesTo: { resources: ['pods'], operations: ['CREATE'] },
   config,
   webhook: ({ annotationPrefix, webhookNamespace }: Config) => {

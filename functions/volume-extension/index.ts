@@ -17,6 +17,11 @@ export default defineMutation({
   name: 'volume-extension',
   description:
     'Adds the volumes and volumeMounts written in pod annotations to the pod and its user container',
+  summary: {
+    reads:
+      'pod annotations `knative.netease.dev/volumes` (JSON array of core/v1 Volume) and `knative.netease.dev/volumeMounts` (JSON array of VolumeMount)',
+    writes: 'the volumes into `spec.volumes`, the mounts into the `user-container`',
+  },
   appliesTo: { resources: ['pods', 'pods/ephemeralcontainers'], operations: ['CREATE', 'UPDATE'] },
   config: z.object(volumeVariables).transform(withVolumePolicy),
   webhook: {

@@ -14,13 +14,11 @@
 //     - namespaces: [nfaas-demo, team-*]
 //       volumeTypes: [configMap, secret, emptyDir]   # default: the restricted list
 //       hostPath: []
-import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { describeIssues } from '../field-path.ts';
 import { fieldsObject } from './known-fields.ts';
 import { firstRuleFor, namespacePattern, refineFirstRuleWins } from './namespace-rules.ts';
+import { loadPolicyFile, policyFrom } from './policy-file.ts';
 import {
   HOST_PATH_TYPES,
   type HostPathType,
@@ -133,22 +131,7 @@ export const defaultVolumePolicy: VolumePolicy = volumePolicySchema.parse({});
 
 /** Reads and checks a policy file; throws an Error naming the file, the field and the problem. */
 export function loadVolumePolicy(file: string): VolumePolicy {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new Error(`${file}: cannot read: ${(error as Error).message}`);
-  }
-  let value: unknown;
-  try {
-    value = parseYaml(text);
-  } catch (error) {
-    throw new Error(`${file}: not valid YAML or JSON: ${(error as Error).message}`);
-  }
-  // An empty file is the default policy, spelled out as nothing.
-  const result = volumePolicySchema.safeParse(value ?? {});
-  if (!result.success) throw new Error(`${file}: ${describeIssues(result.error.issues)}`);
-  return result.data;
+  return loadPolicyFile(file, (value) => policyFrom(volumePolicySchema, value));
 }
 
 export function ruleFor(policy: VolumePolicy, namespace: string | undefined): AppliedRule {
