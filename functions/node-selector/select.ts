@@ -22,13 +22,13 @@ export const nodeSelectorVariables = {
   nodeSelectorOverride: z
     .stringbool()
     .default(false)
-    .describe('true: the annotation wins over a nodeSelector key the pod already sets to another value'),
+    .describe('true: the annotation wins over a nodeSelector key the pod already sets to another value (with a warning); otherwise that is a denial'),
   nodeSelectorPolicyFile: z
     .string()
     .min(1)
     .optional()
     .describe(
-      'node-selector policy file, JSON or YAML (a mounted ConfigMap): the keys and key prefixes allowed per namespace; without it the well-known scheduling labels, keys under <ANNOTATION_PREFIX>/ and keys without a prefix',
+      'node-selector policy file, JSON or YAML (a mounted ConfigMap): the keys and key prefixes allowed per namespace; without it the well-known scheduling labels, keys under <ANNOTATION_PREFIX>/ and keys without a prefix; never kubernetes.io/hostname, node-restriction.kubernetes.io/ or node-role.kubernetes.io/ by a prefix (docs/node-selector-policy.md)',
     ),
 };
 
