@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { functionNamed } from '../functions/index.ts';
 import { loadConfig } from '../shared/config.ts';
 import { webhookSettings } from '../shared/mutation.ts';
-import { assertIdempotent, edited, type Json, judged, sample, sharedFixture } from './support/reviews.ts';
+import { functionKit } from './support/function-kit.ts';
+import { edited, type Json, sample, sharedFixture } from './support/reviews.ts';
 import { assertSchemaValid } from './support/schemas.ts';
 import { matchingEntries } from './support/webhook.ts';
 
@@ -14,26 +15,27 @@ const mountsOf = (container: Json) =>
   (container.volumeMounts ?? []).map((m: Json) => `${m.name}:${m.mountPath}`);
 
 describe('config-volume', () => {
+  const kit = functionKit(NAME);
+
   it('is the hello webhook by default: ConfigMap at /etc/config, label hello-added=OK', async () => {
-    const result = await judged(NAME, hello);
-    const pod = result.object;
-    assert.deepEqual(pod.spec.volumes.at(-1), {
-      name: 'hello-volume',
-      configMap: { name: 'hello-configmap' },
+    await kit.expectPatched(hello, (pod, { patch }) => {
+      assert.deepEqual(pod.spec.volumes.at(-1), {
+        name: 'hello-volume',
+        configMap: { name: 'hello-configmap' },
+      });
+      assert.deepEqual(pod.spec.containers[0].volumeMounts.at(-1), {
+        name: 'hello-volume',
+        mountPath: '/etc/config',
+        readOnly: true,
+      });
+      assert.deepEqual(pod.metadata.labels, { hello: 'true', 'hello-added': 'OK' });
+      assert.deepEqual(patch.map((op) => `${op.op} ${op.path}`).sort(), [
+        'add /metadata/labels/hello-added',
+        'add /spec/containers/0/volumeMounts/1',
+        'add /spec/volumes/1',
+      ]);
+      assertSchemaValid('pod-v1.json', pod, 'the pod');
     });
-    assert.deepEqual(pod.spec.containers[0].volumeMounts.at(-1), {
-      name: 'hello-volume',
-      mountPath: '/etc/config',
-      readOnly: true,
-    });
-    assert.deepEqual(pod.metadata.labels, { hello: 'true', 'hello-added': 'OK' });
-    assert.deepEqual(result.patch.map((op) => `${op.op} ${op.path}`).sort(), [
-      'add /metadata/labels/hello-added',
-      'add /spec/containers/0/volumeMounts/1',
-      'add /spec/volumes/1',
-    ]);
-    assertSchemaValid('pod-v1.json', pod, 'the pod');
-    await assertIdempotent(NAME, result, hello);
   });
 
   it('mounts into every container, init containers when asked, as configured', async () => {
@@ -48,18 +50,20 @@ describe('config-volume', () => {
     const review = edited(knative, (pod) => {
       pod.spec.initContainers = [{ name: 'migrate', image: 'registry.example.com/migrate:1' }];
     });
-    const result = await judged(NAME, review, env);
-    const pod = result.object;
-    for (const container of [...pod.spec.containers, ...pod.spec.initContainers]) {
-      assert.deepEqual(container.volumeMounts.at(-1), { name: 'platform-ca', mountPath: '/etc/platform/ca' });
-    }
-    assert.equal(pod.metadata.labels['platform.example.com/ca'], 'mounted');
-    assert.equal(
-      pod.metadata.labels['platform.example.com/by'],
-      'system-serviceaccount-kube-system-replicaset-controller',
-    );
-    assertSchemaValid('pod-v1.json', pod, 'the pod');
-    await assertIdempotent(NAME, result, review, env);
+    await functionKit(NAME, env).expectPatched(review, (pod) => {
+      for (const container of [...pod.spec.containers, ...pod.spec.initContainers]) {
+        assert.deepEqual(container.volumeMounts.at(-1), {
+          name: 'platform-ca',
+          mountPath: '/etc/platform/ca',
+        });
+      }
+      assert.equal(pod.metadata.labels['platform.example.com/ca'], 'mounted');
+      assert.equal(
+        pod.metadata.labels['platform.example.com/by'],
+        'system-serviceaccount-kube-system-replicaset-controller',
+      );
+      assertSchemaValid('pod-v1.json', pod, 'the pod');
+    });
   });
 
   it('accepts the volume back as the apiserver stores it (defaults added) on reinvocation', async () => {
@@ -69,9 +73,10 @@ describe('config-volume', () => {
         configMap: { name: 'hello-configmap', defaultMode: 420 },
       });
     });
-    const result = await judged(NAME, review);
-    assert.deepEqual(mountsOf(result.object.spec.containers[0]).at(-1), 'hello-volume:/etc/config');
-    assert.equal(result.object.spec.volumes.length, 2);
+    await kit.expectPatched(review, (pod) => {
+      assert.deepEqual(mountsOf(pod.spec.containers[0]).at(-1), 'hello-volume:/etc/config');
+      assert.equal(pod.spec.volumes.length, 2);
+    });
   });
 
   const untouched: { name: string; review: Json; env?: Record<string, string> }[] = [
@@ -85,7 +90,7 @@ describe('config-volume', () => {
   ];
   for (const c of untouched) {
     it(`leaves alone ${c.name}`, async () => {
-      assert.deepEqual((await judged(NAME, c.review, c.env)).patch, []);
+      await functionKit(NAME, c.env).expectUnchanged(c.review);
     });
   }
 
@@ -93,14 +98,13 @@ describe('config-volume', () => {
     const review = edited(hello, (pod) => {
       pod.metadata.labels['hello-added'] = 'earlier';
     });
-    const kept = await judged(NAME, review);
-    assert.equal(kept.object.metadata.labels['hello-added'], 'earlier');
-    assert.match(
-      kept.reply.response.warnings?.[0] ?? '',
-      /config-volume: label "hello-added" kept as "earlier"/,
-    );
-    const replaced = await judged(NAME, review, { OVERWRITE_LABELS: 'true' });
-    assert.equal(replaced.object.metadata.labels['hello-added'], 'OK');
+    await kit.expectPatched(review, (pod, { warnings }) => {
+      assert.equal(pod.metadata.labels['hello-added'], 'earlier');
+      assert.match(warnings[0] ?? '', /config-volume: label "hello-added" kept as "earlier"/);
+    });
+    await functionKit(NAME, { OVERWRITE_LABELS: 'true' }).expectPatched(review, (pod) => {
+      assert.equal(pod.metadata.labels['hello-added'], 'OK');
+    });
   });
 
   const denials: { name: string; review: Json; message: RegExp }[] = [
@@ -124,9 +128,7 @@ describe('config-volume', () => {
   ];
   for (const c of denials) {
     it(`denies ${c.name}`, async () => {
-      const result = await judged(NAME, c.review);
-      assert.match(result.denial ?? '(allowed)', c.message);
-      assert.equal(result.reply.response.status?.code, 409);
+      await kit.expectDenied(c.review, '', c.message, { code: 409 });
     });
   }
 

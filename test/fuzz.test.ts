@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { fuzz } from './fuzz/harness.ts';
+import { registeredNames } from './support/registry.ts';
 
 const count = Number(process.env.FUZZ_TEST_COUNT ?? 5_000);
 const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 1_000_000));
@@ -18,6 +19,8 @@ it(title, { timeout: 600_000 }, async (t) => {
   // The run must reach every path, or it proves nothing.
   assert.ok(report.overHttp > 0, 'some bodies went over HTTP');
   assert.ok((report.statuses[400] ?? 0) > 0, 'some bodies were refused with a 400');
+  // Every registered function, taken from the registry, not from a list kept here.
+  assert.deepEqual(Object.keys(report.byFunction), registeredNames());
   for (const [name, counts] of Object.entries(report.byFunction)) {
     assert.ok(counts.allowed > 0, `${name} allowed some objects: ${JSON.stringify(counts)}`);
   }

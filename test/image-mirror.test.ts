@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { functionNamed } from '../functions/index.ts';
 import { loadConfig } from '../shared/config.ts';
-import { assertIdempotent, edited, type Json, judged, sample, sharedFixture } from './support/reviews.ts';
+import { functionKit } from './support/function-kit.ts';
+import { edited, type Json, sample, sharedFixture } from './support/reviews.ts';
 import { assertSchemaValid } from './support/schemas.ts';
 
 const NAME = 'image-mirror';
@@ -19,31 +20,30 @@ const DIGEST = `sha256:${'0c3a1e5b7d9f2c4e'.repeat(4)}`;
 const images = (pod: Json, list = 'containers') => pod.spec[list].map((c: Json) => c.image);
 
 describe('image-mirror', () => {
+  const kit = functionKit(NAME, env);
+
   it('rewrites the images of a new pod from public registries, and nothing else', async () => {
-    const review = sample('image-mirror/pod.json');
-    const result = await judged(NAME, review, env);
-    assert.deepEqual(images(result.object), [
-      'mirror.example.com/dockerhub/library/nginx:1.27',
-      'mirror.example.com/quay/prometheus/nginx-exporter:v1.3.0',
-      'mirror.example.com/gcr/knative-releases/knative.dev/serving/cmd/queue@sha256:0c3a1e5b7d9f2c4e6a8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c',
-      'mirror.example.com/k8s/pause:3.10',
-      'mirror.example.com:8443/ghcr/example-org/tool:v0.9.0@sha256:4a5c3e2b1d0f9e8d7c6b5a4938271605f4e3d2c1b0a99887766554433221100f',
-      'registry.example.com:5000/team/internal:1.0',
-    ]);
-    assert.deepEqual(images(result.object, 'initContainers'), [
-      'mirror.example.com/dockerhub/acme/config-loader:3',
-    ]);
-    // One replace per rewritten image; nothing else in the pod moves.
-    assert.deepEqual(result.patch.map((op) => `${op.op} ${op.path}`).sort(), [
-      'replace /spec/containers/0/image',
-      'replace /spec/containers/1/image',
-      'replace /spec/containers/2/image',
-      'replace /spec/containers/3/image',
-      'replace /spec/containers/4/image',
-      'replace /spec/initContainers/0/image',
-    ]);
-    assertSchemaValid('pod-v1.json', result.object, 'the mirrored pod');
-    await assertIdempotent(NAME, result, review, env);
+    await kit.expectPatched(sample('image-mirror/pod.json'), (pod, { patch }) => {
+      assert.deepEqual(images(pod), [
+        'mirror.example.com/dockerhub/library/nginx:1.27',
+        'mirror.example.com/quay/prometheus/nginx-exporter:v1.3.0',
+        'mirror.example.com/gcr/knative-releases/knative.dev/serving/cmd/queue@sha256:0c3a1e5b7d9f2c4e6a8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c',
+        'mirror.example.com/k8s/pause:3.10',
+        'mirror.example.com:8443/ghcr/example-org/tool:v0.9.0@sha256:4a5c3e2b1d0f9e8d7c6b5a4938271605f4e3d2c1b0a99887766554433221100f',
+        'registry.example.com:5000/team/internal:1.0',
+      ]);
+      assert.deepEqual(images(pod, 'initContainers'), ['mirror.example.com/dockerhub/acme/config-loader:3']);
+      // One replace per rewritten image; nothing else in the pod moves.
+      assert.deepEqual(patch.map((op) => `${op.op} ${op.path}`).sort(), [
+        'replace /spec/containers/0/image',
+        'replace /spec/containers/1/image',
+        'replace /spec/containers/2/image',
+        'replace /spec/containers/3/image',
+        'replace /spec/containers/4/image',
+        'replace /spec/initContainers/0/image',
+      ]);
+      assertSchemaValid('pod-v1.json', pod, 'the mirrored pod');
+    });
   });
 
   const rewrites: [image: string, expected: string][] = [
@@ -71,27 +71,28 @@ describe('image-mirror', () => {
       const review = edited(sharedFixture('plain-pod-no-labels.v1.json'), (pod) => {
         pod.spec.containers[0].image = image;
       });
-      const result = await judged(NAME, review, env);
-      assert.equal(result.object.spec.containers[0].image, expected);
-      assert.equal(result.patch.length, expected === image ? 0 : 1);
-      await assertIdempotent(NAME, result, review, env);
+      if (expected === image) await kit.expectUnchanged(review);
+      else
+        await kit.expectPatched(review, (pod, { patch }) => {
+          assert.equal(pod.spec.containers[0].image, expected);
+          assert.equal(patch.length, 1);
+        });
     });
   }
 
   it('rewrites only the new ephemeral container of `kubectl debug` (pods/ephemeralcontainers)', async () => {
-    const review = sample('image-mirror/ephemeral-container.json');
-    const result = await judged(NAME, review, env);
-    assert.deepEqual(
-      result.patch.map((op) => `${op.op} ${op.path}`),
-      ['replace /spec/ephemeralContainers/0/image'],
-    );
-    assert.equal(
-      result.object.spec.ephemeralContainers[0].image,
-      'mirror.example.com/dockerhub/library/busybox:1.36',
-    );
-    // The running container keeps its image: changing it would restart it.
-    assert.equal(result.object.spec.containers[0].image, 'nginx:1.27');
-    await assertIdempotent(NAME, result, review, env);
+    await kit.expectPatched(sample('image-mirror/ephemeral-container.json'), (pod, { patch }) => {
+      assert.deepEqual(
+        patch.map((op) => `${op.op} ${op.path}`),
+        ['replace /spec/ephemeralContainers/0/image'],
+      );
+      assert.equal(
+        pod.spec.ephemeralContainers[0].image,
+        'mirror.example.com/dockerhub/library/busybox:1.36',
+      );
+      // The running container keeps its image: changing it would restart it.
+      assert.equal(pod.spec.containers[0].image, 'nginx:1.27');
+    });
   });
 
   it('leaves ephemeral containers added earlier alone (they cannot change)', async () => {
@@ -103,11 +104,12 @@ describe('image-mirror', () => {
         image: 'alpine:3.20',
       });
     });
-    const result = await judged(NAME, review, env);
-    assert.deepEqual(
-      result.object.spec.ephemeralContainers.map((c: Json) => c.image),
-      ['busybox:1.36', 'mirror.example.com/dockerhub/library/alpine:3.20'],
-    );
+    await kit.expectPatched(review, (pod) => {
+      assert.deepEqual(
+        pod.spec.ephemeralContainers.map((c: Json) => c.image),
+        ['busybox:1.36', 'mirror.example.com/dockerhub/library/alpine:3.20'],
+      );
+    });
   });
 
   it('on UPDATE rewrites a changed image (kubectl set image) and no other', async () => {
@@ -119,12 +121,9 @@ describe('image-mirror', () => {
       pod.spec.containers.push({ name: 'sidecar', image: 'busybox:1.36' });
       pod.spec.containers[0].image = 'nginx:1.28';
     });
-    const result = await judged(NAME, review, env);
-    assert.deepEqual(images(result.object), [
-      'mirror.example.com/dockerhub/library/nginx:1.28',
-      'busybox:1.36',
-    ]);
-    await assertIdempotent(NAME, result, review, env);
+    await kit.expectPatched(review, (pod) => {
+      assert.deepEqual(images(pod), ['mirror.example.com/dockerhub/library/nginx:1.28', 'busybox:1.36']);
+    });
   });
 
   it('on UPDATE that changes no image (a label) changes nothing', async () => {
@@ -134,29 +133,26 @@ describe('image-mirror', () => {
       delete pod.spec.ephemeralContainers;
       pod.metadata.labels.tier = 'frontend';
     });
-    const result = await judged(NAME, review, env);
-    assert.deepEqual(result.patch, []);
+    await kit.expectUnchanged(review);
   });
 
   it('warns about an image it cannot read and leaves it', async () => {
     const review = edited(sharedFixture('plain-pod-no-labels.v1.json'), (pod) => {
       pod.spec.containers[0].image = 'Busybox:latest';
     });
-    const result = await judged(NAME, review, env);
-    assert.deepEqual(result.patch, []);
+    const warnings = await kit.expectUnchanged(review);
     assert.match(
-      result.reply.response.warnings?.[0] ?? '',
+      warnings[0] ?? '',
       /image-mirror: spec\.containers\[0\]\.image "Busybox:latest" path component "Busybox" must be lower-case/,
     );
   });
 
   it('does nothing without IMAGE_MIRRORS, and nothing on other subresources', async () => {
-    const unconfigured = await judged(NAME, sample('image-mirror/pod.json'));
-    assert.deepEqual(unconfigured.patch, []);
+    await functionKit(NAME).expectUnchanged(sample('image-mirror/pod.json'));
     const status = edited(sample('image-mirror/ephemeral-container.json'), (_pod, request) => {
       request.subResource = 'status';
     });
-    assert.deepEqual((await judged(NAME, status, env)).patch, []);
+    await kit.expectUnchanged(status);
   });
 
   const badConfig: [value: string, message: RegExp][] = [

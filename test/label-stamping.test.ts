@@ -7,69 +7,63 @@ import { ConfigError } from '../shared/errors.ts';
 import { toLabelValue } from '../shared/k8s/names.ts';
 import { PROTOTYPE_KEYS, presetProvenanceValue, requestUser } from './fuzz/arbitraries.ts';
 import { apiserverVerdicts } from './support/apiserver.ts';
-import {
-  answer,
-  assertIdempotent,
-  edited,
-  type Json,
-  judged,
-  sample,
-  sharedFixture,
-} from './support/reviews.ts';
+import { functionKit } from './support/function-kit.ts';
+import { answer, edited, type Json, sample, sharedFixture } from './support/reviews.ts';
 
 const plainPod = sharedFixture('plain-pod-no-labels.v1.json');
 const knativePod = sharedFixture('knative-pod-netease-annotations.v1.json');
 const deployment = sample('deployment.json');
+const stamping = (env: Record<string, string> = {}) => functionKit('label-stamping', env);
 
 describe('label-stamping', () => {
   it('creates metadata.labels on an object that has none', async () => {
     const env = { STAMP_LABELS: 'example.com/team=platform' };
-    const result = await judged('label-stamping', plainPod, env);
-    assert.deepEqual(result.object.metadata.labels, { 'example.com/team': 'platform' });
-    assert.deepEqual(result.patch, [
-      { op: 'add', path: '/metadata/labels', value: { 'example.com/team': 'platform' } },
-    ]);
-    await assertIdempotent('label-stamping', result, plainPod, env);
+    await stamping(env).expectPatched(plainPod, (object, { patch }) => {
+      assert.deepEqual(object.metadata.labels, { 'example.com/team': 'platform' });
+      assert.deepEqual(patch, [
+        { op: 'add', path: '/metadata/labels', value: { 'example.com/team': 'platform' } },
+      ]);
+    });
   });
 
   it('adds to existing labels on any kind, filling values from the request', async () => {
     const env = {
       STAMP_LABELS: 'example.com/created-by={user}, example.com/ns={namespace}\nexample.com/kind={kind}',
     };
-    const result = await judged('label-stamping', deployment, env);
-    assert.deepEqual(result.object.metadata.labels, {
-      app: 'web',
-      'example.com/created-by': 'alice-example.com',
-      'example.com/ns': 'shop',
-      'example.com/kind': 'Deployment',
+    await stamping(env).expectPatched(deployment, (object, { patch }) => {
+      assert.deepEqual(object.metadata.labels, {
+        app: 'web',
+        'example.com/created-by': 'alice-example.com',
+        'example.com/ns': 'shop',
+        'example.com/kind': 'Deployment',
+      });
+      assert.ok(patch.every((op) => op.op === 'add' && op.path.startsWith('/metadata/labels/example.com~1')));
     });
-    assert.ok(
-      result.patch.every((op) => op.op === 'add' && op.path.startsWith('/metadata/labels/example.com~1')),
-    );
-    await assertIdempotent('label-stamping', result, deployment, env);
   });
 
   it('sanitises request values into label values', async () => {
-    const env = { STAMP_LABELS: 'example.com/by={user}' };
-    const result = await judged('label-stamping', knativePod, env);
-    assert.equal(
-      result.object.metadata.labels['example.com/by'],
-      'system-serviceaccount-kube-system-replicaset-controller',
-    );
+    const kit = stamping({ STAMP_LABELS: 'example.com/by={user}' });
+    await kit.expectPatched(knativePod, (object) => {
+      assert.equal(
+        object.metadata.labels['example.com/by'],
+        'system-serviceaccount-kube-system-replicaset-controller',
+      );
+    });
     const long = edited(plainPod, (_o, request) => {
       request.userInfo.username = `:${'x'.repeat(80)}@`;
     });
-    const cut = await judged('label-stamping', long, env);
-    assert.equal(cut.object.metadata.labels['example.com/by'], 'x'.repeat(62));
+    await kit.expectPatched(long, (object) => {
+      assert.equal(object.metadata.labels['example.com/by'], 'x'.repeat(62));
+    });
   });
 
   it('keeps an existing label with another value (with a warning) unless OVERWRITE_LABELS=true', async () => {
     const env = { STAMP_LABELS: 'app=stamped' };
-    const kept = await judged('label-stamping', deployment, env);
-    assert.deepEqual(kept.patch, []);
-    assert.match(kept.reply.response.warnings?.[0] ?? '', /label "app" kept as "web" \(configured "stamped"/);
-    const replaced = await judged('label-stamping', deployment, { ...env, OVERWRITE_LABELS: 'true' });
-    assert.deepEqual(replaced.patch, [{ op: 'replace', path: '/metadata/labels/app', value: 'stamped' }]);
+    const warnings = await stamping(env).expectUnchanged(deployment);
+    assert.match(warnings[0] ?? '', /label "app" kept as "web" \(configured "stamped"/);
+    await stamping({ ...env, OVERWRITE_LABELS: 'true' }).expectPatched(deployment, (_object, { patch }) => {
+      assert.deepEqual(patch, [{ op: 'replace', path: '/metadata/labels/app', value: 'stamped' }]);
+    });
   });
 
   it('replaces a pre-set value of a label filled from the request, whatever OVERWRITE_LABELS says', async () => {
@@ -79,27 +73,31 @@ describe('label-stamping', () => {
       object.metadata.labels['example.com/ns'] = 'kube-system';
     });
     for (const overwrite of ['false', 'true']) {
-      const result = await judged('label-stamping', forged, { ...env, OVERWRITE_LABELS: overwrite });
-      assert.equal(result.object?.metadata.labels['example.com/created-by'], 'alice-example.com');
-      assert.equal(result.object?.metadata.labels['example.com/ns'], 'shop');
-      // A static label keeps today's behaviour: kept unless OVERWRITE_LABELS=true.
-      assert.equal(result.object?.metadata.labels.app, overwrite === 'true' ? 'stamped' : 'web');
-      assert.ok(
-        result.reply.response.warnings?.includes(
-          'label-stamping: label "example.com/created-by" set to "alice-example.com" from the request ({user}), replacing "admin"',
-        ),
-        JSON.stringify(result.reply.response.warnings),
+      await stamping({ ...env, OVERWRITE_LABELS: overwrite }).expectPatched(
+        forged,
+        (object, { warnings }) => {
+          assert.equal(object.metadata.labels['example.com/created-by'], 'alice-example.com');
+          assert.equal(object.metadata.labels['example.com/ns'], 'shop');
+          // A static label keeps today's behaviour: kept unless OVERWRITE_LABELS=true.
+          assert.equal(object.metadata.labels.app, overwrite === 'true' ? 'stamped' : 'web');
+          assert.ok(
+            warnings.includes(
+              'label-stamping: label "example.com/created-by" set to "alice-example.com" from the request ({user}), replacing "admin"',
+            ),
+            JSON.stringify(warnings),
+          );
+        },
       );
-      await assertIdempotent('label-stamping', result, forged, { ...env, OVERWRITE_LABELS: overwrite });
     }
   });
 
   it('stamps keys named like built-in object properties like any other key', async () => {
     for (const key of PROTOTYPE_KEYS) {
       const env = { STAMP_LABELS: `${key}=stamped` };
-      const result = await judged('label-stamping', deployment, env);
-      assert.equal(result.object?.metadata.labels[key], 'stamped', key);
-      assert.deepEqual(result.reply.response.warnings ?? [], [], key);
+      await stamping(env).expectPatched(deployment, (object, { warnings }) => {
+        assert.equal(object.metadata.labels[key], 'stamped', key);
+        assert.deepEqual(warnings, [], key);
+      });
     }
   });
 
@@ -142,8 +140,9 @@ describe('label-stamping', () => {
     t.after(async () => (await import('node:fs')).rmSync(dir, { recursive: true }));
     const file = join(dir, 'labels');
     writeFileSync(file, '# stamped on everything\nexample.com/cost-center=cc-42\n');
-    const result = await judged('label-stamping', plainPod, { STAMP_LABELS: 'a=b', STAMP_LABELS_FILE: file });
-    assert.deepEqual(result.object.metadata.labels, { a: 'b', 'example.com/cost-center': 'cc-42' });
+    await stamping({ STAMP_LABELS: 'a=b', STAMP_LABELS_FILE: file }).expectPatched(plainPod, (object) => {
+      assert.deepEqual(object.metadata.labels, { a: 'b', 'example.com/cost-center': 'cc-42' });
+    });
   });
 
   const badConfig: { env: Record<string, string>; message: RegExp }[] = [
@@ -184,7 +183,6 @@ describe('label-stamping', () => {
   });
 
   it('stamps nothing when nothing is configured', async () => {
-    const result = await judged('label-stamping', deployment);
-    assert.deepEqual(result.patch, []);
+    await stamping().expectUnchanged(deployment);
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { functionNamed } from '../functions/index.ts';
 import { loadConfig } from '../shared/config.ts';
@@ -7,6 +8,7 @@ import { parseQuantity } from '../shared/k8s/quantity.ts';
 import { webhookSettings } from '../shared/mutation.ts';
 import { forgedOversaleStatus } from './fuzz/arbitraries.ts';
 import { apiserverVerdicts } from './support/apiserver.ts';
+import { functionKit } from './support/function-kit.ts';
 import { answer, assertIdempotent, edited, type Json, judged, sample } from './support/reviews.ts';
 
 const NAME = 'node-oversale';
@@ -54,38 +56,40 @@ function otherUpdate(stored: Json, edit?: (node: Json) => void): Json {
 }
 
 describe('node-oversale', () => {
+  const kit = functionKit(NAME, env);
+
   it("scales the kubelet's heartbeat by the node's ratio and changes only allocatable", async () => {
-    const result = await judged(NAME, heartbeat, env);
-    assert.deepEqual(allocatable(result.object), { cpu: '15600m', memory: '47442636Ki' });
-    assert.deepEqual(result.patch.map((op) => `${op.op} ${op.path}`).sort(), [
-      'replace /status/allocatable/cpu',
-      'replace /status/allocatable/memory',
-    ]);
-    // Everything else the kubelet reported is kept, capacity included.
-    assert.deepEqual(result.object.status.capacity, heartbeat.request.object.status.capacity);
-    assert.equal(result.object.status.allocatable.pods, '110');
-    // A reinvocation sees the scaled value, recognises it and does not scale twice.
-    await assertIdempotent(NAME, result, heartbeat, env);
+    // expectPatched's second run: a reinvocation sees the scaled value, recognises it and does
+    // not scale twice.
+    await kit.expectPatched(heartbeat, (node, { patch }) => {
+      assert.deepEqual(allocatable(node), { cpu: '15600m', memory: '47442636Ki' });
+      assert.deepEqual(patch.map((op) => `${op.op} ${op.path}`).sort(), [
+        'replace /status/allocatable/cpu',
+        'replace /status/allocatable/memory',
+      ]);
+      // Everything else the kubelet reported is kept, capacity included.
+      assert.deepEqual(node.status.capacity, heartbeat.request.object.status.capacity);
+      assert.equal(node.status.allocatable.pods, '110');
+    });
   });
 
   it('on the first heartbeat after the label records what it scaled from', async () => {
-    const result = await judged(NAME, firstHeartbeat, env);
-    assert.deepEqual(allocatable(result.object), { cpu: '15600m', memory: '47442636Ki' });
-    assert.deepEqual(record(result.object), {
-      kubelet: { cpu: '7800m', memory: '31628424Ki' },
-      oversold: { cpu: '15600m', memory: '47442636Ki' },
+    await kit.expectPatched(firstHeartbeat, (node, { patch }) => {
+      assert.deepEqual(allocatable(node), { cpu: '15600m', memory: '47442636Ki' });
+      assert.deepEqual(record(node), {
+        kubelet: { cpu: '7800m', memory: '31628424Ki' },
+        oversold: { cpu: '15600m', memory: '47442636Ki' },
+      });
+      assert.deepEqual(patch.map((op) => `${op.op} ${op.path}`).sort(), [
+        'add /metadata/annotations/knative.netease.dev~1oversale',
+        'replace /status/allocatable/cpu',
+        'replace /status/allocatable/memory',
+      ]);
     });
-    assert.deepEqual(result.patch.map((op) => `${op.op} ${op.path}`).sort(), [
-      'add /metadata/annotations/knative.netease.dev~1oversale',
-      'replace /status/allocatable/cpu',
-      'replace /status/allocatable/memory',
-    ]);
-    await assertIdempotent(NAME, result, firstHeartbeat, env);
   });
 
   it("leaves another writer's status update alone: the allocatable it carries is already scaled", async () => {
-    const result = await judged(NAME, npd, env);
-    assert.deepEqual(result.patch, []);
+    await kit.expectUnchanged(npd);
   });
 
   it('follows a node through heartbeats, other writers, a new ratio and the label going away', async () => {
@@ -182,11 +186,14 @@ describe('node-oversale', () => {
       const review = c.reported
         ? edited(firstHeartbeat, (node) => Object.assign(node.status.allocatable, c.reported))
         : firstHeartbeat;
-      const result = await judged(NAME, review, c.env);
-      assert.equal(result.denial, undefined);
-      assert.deepEqual(allocatable(result.object), c.expected);
-      if (c.expected === KUBELET) assert.deepEqual(result.patch, []);
-      await assertIdempotent(NAME, result, review, c.env);
+      const scaler = functionKit(NAME, c.env);
+      // Expected as it came (the kubelet's value, or a cap that leaves it): no patch.
+      if (isDeepStrictEqual(allocatable(review.request.object), c.expected))
+        await scaler.expectUnchanged(review);
+      else
+        await scaler.expectPatched(review, (node) => {
+          assert.deepEqual(allocatable(node), c.expected);
+        });
     });
   }
 
@@ -194,13 +201,14 @@ describe('node-oversale', () => {
     const review = edited(firstHeartbeat, (node) => {
       node.status.allocatable.cpu = '16';
     });
-    const result = await judged(NAME, review, env);
-    assert.equal(result.object.status.allocatable.cpu, '16');
-    assert.equal(result.object.status.allocatable.memory, '47442636Ki');
-    assert.match(
-      result.reply.response.warnings?.join('\n') ?? '',
-      /status\.allocatable\.cpu 16 is above status\.capacity\.cpu and not the value this webhook wrote; left unchanged/,
-    );
+    await kit.expectPatched(review, (node, { warnings }) => {
+      assert.equal(node.status.allocatable.cpu, '16');
+      assert.equal(node.status.allocatable.memory, '47442636Ki');
+      assert.match(
+        warnings.join('\n'),
+        /status\.allocatable\.cpu 16 is above status\.capacity\.cpu and not the value this webhook wrote; left unchanged/,
+      );
+    });
   });
 
   it('never computes from a forged record: bounded by capacity, never negative', async () => {
@@ -290,12 +298,10 @@ describe('node-oversale', () => {
     const review = edited(firstHeartbeat, (node) => {
       node.metadata.annotations[RECORD] = '{"kubelet":';
     });
-    const result = await judged(NAME, review, env);
-    assert.match(
-      result.reply.response.warnings?.[0] ?? '',
-      /annotation knative\.netease\.dev\/oversale is not/,
-    );
-    assert.deepEqual(record(result.object).oversold, { cpu: '15600m', memory: '47442636Ki' });
+    await kit.expectPatched(review, (node, { warnings }) => {
+      assert.match(warnings[0] ?? '', /annotation knative\.netease\.dev\/oversale is not/);
+      assert.deepEqual(record(node).oversold, { cpu: '15600m', memory: '47442636Ki' });
+    });
   });
 
   it('names the field of a record with unknown keys or values that are no quantities', async () => {
@@ -314,10 +320,11 @@ describe('node-oversale', () => {
       const review = edited(firstHeartbeat, (node) => {
         node.metadata.annotations[RECORD] = text;
       });
-      const result = await judged(NAME, review, env);
-      const said = result.reply.response.warnings?.[0] ?? '';
-      assert.ok(said.startsWith(warning), said);
-      assert.deepEqual(record(result.object).oversold, { cpu: '15600m', memory: '47442636Ki' });
+      await kit.expectPatched(review, (node, { warnings }) => {
+        const said = warnings[0] ?? '';
+        assert.ok(said.startsWith(warning), said);
+        assert.deepEqual(record(node).oversold, { cpu: '15600m', memory: '47442636Ki' });
+      });
     }
   });
 
@@ -325,7 +332,7 @@ describe('node-oversale', () => {
     const nodeUpdate = edited(heartbeat, (_node, request) => {
       request.subResource = undefined;
     });
-    assert.deepEqual((await judged(NAME, nodeUpdate, env)).patch, []);
+    await kit.expectUnchanged(nodeUpdate);
     const mutation = functionNamed(NAME);
     assert.deepEqual(mutation.appliesTo, { resources: ['nodes/status'], operations: ['UPDATE'] });
     assert.equal(webhookSettings(mutation, loadConfig(mutation, env)).failurePolicy, 'Ignore');

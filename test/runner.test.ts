@@ -1,5 +1,6 @@
-// The core, independent of any one function: envelope checks, what is skipped, versions,
-// dry run, failures inside a mutation.
+// The core, independent of any one function: envelope checks, what is skipped, failures
+// inside a mutation. Versions, dry run and idempotence, for every function, are in
+// every-function.test.ts.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -123,6 +124,14 @@ describe('what every function leaves alone', () => {
       functions: registeredNames(),
     },
     {
+      name: 'a pods/status UPDATE that carries no oldObject',
+      review: edited(knativePod, (_o, r) => {
+        r.operation = 'UPDATE';
+        r.subResource = 'status';
+      }),
+      functions: registeredNames(),
+    },
+    {
       name: 'UPDATE of a pod (annotations only act at creation)',
       review: edited(knativePod, (_o, r) => {
         r.operation = 'UPDATE';
@@ -163,47 +172,6 @@ describe('what every function leaves alone', () => {
       });
     }
   }
-
-  it('label-stamping skips DELETE and subresources', () => {
-    const env = { STAMP_LABELS: 'a=b' };
-    assert.equal(answer('label-stamping', sample('pod-delete.json'), env).response.patch, undefined);
-    const status = edited(knativePod, (_o, r) => {
-      r.operation = 'UPDATE';
-      r.subResource = 'status';
-    });
-    assert.equal(answer('label-stamping', status, env).response.patch, undefined);
-  });
-});
-
-describe('versions and dry run', () => {
-  it('answers v1beta1 in v1beta1, accepted by the apiserver, with the same patch as v1', async () => {
-    const v1 = await judged('volume-extension', sample('knative-pod-volumes.json'));
-    const beta = await judged('volume-extension', sample('knative-pod-volumes.v1beta1.json'));
-    assert.equal(beta.reply.apiVersion, 'admission.k8s.io/v1beta1');
-    assert.deepEqual(beta.patch, v1.patch);
-    assert.ok(v1.patch.length > 0);
-  });
-
-  it('answers a dryRun review exactly like the real one', async () => {
-    const dry = sharedFixture('knative-pod-netease-annotations.dryrun.v1.json');
-    assert.equal(dry.request.dryRun, true);
-    for (const name of ['volume-extension', 'node-selector', 'label-stamping']) {
-      const env = { STAMP_LABELS: 'example.com/by={user}', ...POLICY };
-      const real = answer(name, knativePod, env);
-      const dryReply = answer(name, dry, env);
-      assert.deepEqual({ ...dryReply.response, uid: '' }, { ...real.response, uid: '' });
-      assert.equal((await apiserverVerdict(dry, dryReply)).accepted, true);
-    }
-  });
-
-  it('never modifies the request object it was given', () => {
-    const reviewed = structuredClone(knativePod);
-    const before = structuredClone(reviewed);
-    answer('volume-extension', reviewed);
-    answer('node-selector', reviewed);
-    answer('label-stamping', reviewed, { STAMP_LABELS: 'a=b' });
-    assert.deepEqual(reviewed, before);
-  });
 });
 
 describe('a mutation that fails', () => {

@@ -10,16 +10,8 @@ import { loadConfig } from '../shared/config.ts';
 import { webhookSettings } from '../shared/mutation.ts';
 import { forgedInjectedStatus, sidecarLookalike } from './fuzz/arbitraries.ts';
 import { apiserverVerdicts, projectRoot } from './support/apiserver.ts';
-import {
-  annotated,
-  answer,
-  assertIdempotent,
-  edited,
-  type Json,
-  judged,
-  sample,
-  sharedFixture,
-} from './support/reviews.ts';
+import { functionKit } from './support/function-kit.ts';
+import { annotated, answer, edited, type Json, judged, sample, sharedFixture } from './support/reviews.ts';
 import { assertSchemaValid } from './support/schemas.ts';
 import { matchingEntries } from './support/webhook.ts';
 
@@ -45,31 +37,40 @@ function templateFile(text: string): string {
 }
 
 describe('sidecar-injection', () => {
+  const kit = functionKit(NAME, env);
+
   it('appends the template to the pod, records it, and a second run changes nothing', async () => {
-    const result = await judged(NAME, pod, env, viaNamespace);
-    const injected = result.object;
-    assert.deepEqual(names(injected.spec.containers), ['web', 'log-shipper']);
-    assert.deepEqual(names(injected.spec.initContainers), ['egress-proxy']);
-    assert.deepEqual(names(injected.spec.volumes), ['kube-api-access-7x2kq', 'shipper-config', 'app-logs']);
-    // Quantities as the apiserver stores them, so the injected container compares equal later.
-    assert.deepEqual(injected.spec.initContainers[0].resources.requests, { cpu: '100m', memory: '1Gi' });
-    assert.match(
-      injected.metadata.annotations[INJECTED],
-      /^[0-9a-f]{12} \(containers: log-shipper; initContainers: egress-proxy; volumes: shipper-config, app-logs\)$/,
+    await kit.expectPatched(
+      pod,
+      (injected, { patch }) => {
+        assert.deepEqual(names(injected.spec.containers), ['web', 'log-shipper']);
+        assert.deepEqual(names(injected.spec.initContainers), ['egress-proxy']);
+        assert.deepEqual(names(injected.spec.volumes), [
+          'kube-api-access-7x2kq',
+          'shipper-config',
+          'app-logs',
+        ]);
+        // Quantities as the apiserver stores them, so the injected container compares equal later.
+        assert.deepEqual(injected.spec.initContainers[0].resources.requests, { cpu: '100m', memory: '1Gi' });
+        assert.match(
+          injected.metadata.annotations[INJECTED],
+          /^[0-9a-f]{12} \(containers: log-shipper; initContainers: egress-proxy; volumes: shipper-config, app-logs\)$/,
+        );
+        // Only adds, so other webhooks' changes to the same pod survive.
+        assert.deepEqual(
+          patch.map((op) => `${op.op} ${op.path}`),
+          [
+            'add /spec/containers/1',
+            'add /spec/volumes/1',
+            'add /spec/volumes/2',
+            'add /spec/initContainers',
+            'add /metadata/annotations',
+          ],
+        );
+        assertSchemaValid('pod-v1.json', injected, 'the injected pod');
+      },
+      { info: viaNamespace },
     );
-    // Only adds, so other webhooks' changes to the same pod survive.
-    assert.deepEqual(
-      result.patch.map((op) => `${op.op} ${op.path}`),
-      [
-        'add /spec/containers/1',
-        'add /spec/volumes/1',
-        'add /spec/volumes/2',
-        'add /spec/initContainers',
-        'add /metadata/annotations',
-      ],
-    );
-    assertSchemaValid('pod-v1.json', injected, 'the injected pod');
-    await assertIdempotent(NAME, result, pod, env, viaNamespace);
   });
 
   const injects: { name: string; review: Json; check?: (pod: Json) => void }[] = [
@@ -115,13 +116,16 @@ describe('sidecar-injection', () => {
   ];
   for (const c of injects) {
     it(`injects into ${c.name}`, async () => {
-      const result = await judged(NAME, c.review, env, viaNamespace);
-      assert.equal(result.denial, undefined, result.denial);
-      assert.ok(names(result.object.spec.containers).includes('log-shipper'));
-      assert.ok(result.object.metadata.annotations[INJECTED]);
-      c.check?.(result.object);
-      assertSchemaValid('pod-v1.json', result.object, 'the injected pod');
-      await assertIdempotent(NAME, result, c.review, env, viaNamespace);
+      await kit.expectPatched(
+        c.review,
+        (injected) => {
+          assert.ok(names(injected.spec.containers).includes('log-shipper'));
+          assert.ok(injected.metadata.annotations[INJECTED]);
+          c.check?.(injected);
+          assertSchemaValid('pod-v1.json', injected, 'the injected pod');
+        },
+        { info: viaNamespace },
+      );
     });
   }
 
@@ -227,9 +231,7 @@ describe('sidecar-injection', () => {
   ];
   for (const c of skips) {
     it(`leaves alone ${c.name}`, async () => {
-      const result = await judged(NAME, c.review, { ...env, ...c.env }, viaNamespace);
-      assert.equal(result.denial, undefined, result.denial);
-      assert.deepEqual(result.patch, []);
+      await functionKit(NAME, { ...env, ...c.env }).expectUnchanged(c.review, { info: viaNamespace });
     });
   }
 
@@ -268,9 +270,7 @@ describe('sidecar-injection', () => {
   ];
   for (const c of denials) {
     it(`denies ${c.name}`, async () => {
-      const result = await judged(NAME, c.review, env, viaNamespace);
-      assert.match(result.denial ?? '(allowed)', c.message);
-      assert.equal(result.reply.response.status?.code, c.code);
+      await kit.expectDenied(c.review, '', c.message, { code: c.code, info: viaNamespace });
     });
   }
 
@@ -544,9 +544,7 @@ describe('sidecar-injection', () => {
         { path: '/sidecar-injection/other' },
         undefined,
       ]) {
-        const result = await judged(NAME, pod, env, info);
-        assert.equal(result.reply.response.allowed, true);
-        assert.deepEqual(result.patch, [], JSON.stringify(info));
+        await kit.expectUnchanged(pod, { info });
       }
     });
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { projectRoot } from './support/apiserver.ts';
-import { annotated, assertIdempotent, edited, type Json, judged, sharedFixture } from './support/reviews.ts';
+import { functionKit } from './support/function-kit.ts';
+import { annotated, edited, type Json, sharedFixture } from './support/reviews.ts';
 
 const knativePod = sharedFixture('knative-pod-netease-annotations.v1.json');
 const VOLUMES = 'knative.netease.dev/volumes';
@@ -20,28 +21,36 @@ const withVolumes = (volumes: unknown, mounts?: unknown) =>
   });
 
 describe('volume-extension', () => {
+  const kit = functionKit('volume-extension', env);
+
   it('adds the annotated hostPath volume and mounts it into user-container only', async () => {
-    const result = await judged('volume-extension', knativePod, env);
-    const pod = result.object;
-    assert.deepEqual(pod.spec.volumes.at(-1), {
-      name: 'script-vol',
-      hostPath: { path: '/usr/local/nagent4docker' },
+    await kit.expectPatched(knativePod, (pod, { patch }) => {
+      assert.deepEqual(pod.spec.volumes.at(-1), {
+        name: 'script-vol',
+        hostPath: { path: '/usr/local/nagent4docker' },
+      });
+      assert.deepEqual(userContainer(pod).volumeMounts.at(-1), {
+        name: 'script-vol',
+        mountPath: '/usr/local/nagent',
+      });
+      const queueProxy = pod.spec.containers.find((c: Json) => c.name === 'queue-proxy');
+      assert.deepEqual(queueProxy, knativePod.request.object.spec.containers[1]);
+      // Only adds: nothing that was there is replaced, so other webhooks' patches survive.
+      assert.deepEqual(
+        patch.map((op) => `${op.op} ${op.path}`),
+        ['add /spec/containers/0/volumeMounts/1', 'add /spec/volumes/1'],
+      );
     });
-    assert.deepEqual(userContainer(pod).volumeMounts.at(-1), {
-      name: 'script-vol',
-      mountPath: '/usr/local/nagent',
-    });
-    const queueProxy = pod.spec.containers.find((c: Json) => c.name === 'queue-proxy');
-    assert.deepEqual(queueProxy, knativePod.request.object.spec.containers[1]);
-    // Only adds: nothing that was there is replaced, so other webhooks' patches survive.
-    assert.deepEqual(
-      result.patch.map((op) => `${op.op} ${op.path}`),
-      ['add /spec/containers/0/volumeMounts/1', 'add /spec/volumes/1'],
-    );
-    await assertIdempotent('volume-extension', result, knativePod, env);
   });
 
-  const allowed: { name: string; volumes?: unknown; mounts?: unknown; check: (pod: Json) => void }[] = [
+  // `unchanged`: the pod already is what the annotations ask for, so there is nothing to patch.
+  const allowed: {
+    name: string;
+    volumes?: unknown;
+    mounts?: unknown;
+    unchanged?: boolean;
+    check: (pod: Json) => void;
+  }[] = [
     {
       name: 'several volume types, some without mounts',
       volumes: [
@@ -76,6 +85,7 @@ describe('volume-extension', () => {
     },
     {
       name: 'a volume the pod already has, defaulted by the apiserver (reinvocation)',
+      unchanged: true,
       volumes: [
         {
           name: 'kube-api-access-7x2kq',
@@ -100,10 +110,11 @@ describe('volume-extension', () => {
   for (const c of allowed) {
     it(`allows: ${c.name}`, async () => {
       const reviewed = withVolumes(c.volumes, c.mounts);
-      const result = await judged('volume-extension', reviewed, env);
-      assert.equal(result.denial, undefined, result.denial);
-      c.check(result.object);
-      await assertIdempotent('volume-extension', result, reviewed, env);
+      if (!c.unchanged) await kit.expectPatched(reviewed, c.check);
+      else {
+        await kit.expectUnchanged(reviewed);
+        c.check(reviewed.request.object);
+      }
     });
   }
 
@@ -196,9 +207,7 @@ describe('volume-extension', () => {
   for (const c of denied) {
     it(`denies: ${c.name}`, async () => {
       const reviewed = c.raw ? annotated(knativePod, c.raw) : withVolumes(c.volumes, c.mounts);
-      const result = await judged('volume-extension', reviewed, env);
-      assert.match(result.denial ?? '(allowed)', c.message);
-      assert.ok(result.reply.response.status?.code && result.reply.response.status.code >= 400);
+      await kit.expectDenied(reviewed, '', c.message);
     });
   }
 
@@ -206,23 +215,31 @@ describe('volume-extension', () => {
     const reviewed = edited(knativePod, (pod) => {
       pod.spec.containers[0].name = 'app';
     });
-    const missing = await judged('volume-extension', reviewed, env);
-    assert.match(
-      missing.denial ?? '',
+    await kit.expectDenied(
+      reviewed,
+      '',
       /the pod has no container named "user-container" \(containers: app, queue-proxy\)/,
     );
-    const configured = await judged('volume-extension', reviewed, { ...env, TARGET_CONTAINER: 'app' });
-    assert.equal(configured.object.spec.containers[0].volumeMounts.at(-1).name, 'script-vol');
+    await functionKit('volume-extension', { ...env, TARGET_CONTAINER: 'app' }).expectPatched(
+      reviewed,
+      (pod) => {
+        assert.equal(pod.spec.containers[0].volumeMounts.at(-1).name, 'script-vol');
+      },
+    );
   });
 
   it('reads annotations under ANNOTATION_PREFIX', async () => {
     const reviewed = annotated(knativePod, {
       'example.com/volumes': '[{"name":"other","emptyDir":{}}]',
     });
-    const result = await judged('volume-extension', reviewed, { ...env, ANNOTATION_PREFIX: 'example.com' });
-    assert.deepEqual(
-      result.object.spec.volumes.map((v: Json) => v.name),
-      ['kube-api-access-7x2kq', 'other'],
+    await functionKit('volume-extension', { ...env, ANNOTATION_PREFIX: 'example.com' }).expectPatched(
+      reviewed,
+      (pod) => {
+        assert.deepEqual(
+          pod.spec.volumes.map((v: Json) => v.name),
+          ['kube-api-access-7x2kq', 'other'],
+        );
+      },
     );
   });
 });
@@ -238,8 +255,7 @@ describe('volume-extension on a pod without volumes', () => {
       };
       pod.spec.containers[0].name = 'user-container';
     });
-    const result = await judged('volume-extension', reviewed);
-    assert.deepEqual(result.patch, []);
+    await functionKit('volume-extension').expectUnchanged(reviewed);
   });
 
   it('creates the lists when something goes in', async () => {
@@ -252,10 +268,11 @@ describe('volume-extension on a pod without volumes', () => {
       };
       pod.spec.containers[0].name = 'user-container';
     });
-    const result = await judged('volume-extension', reviewed);
-    assert.deepEqual(
-      result.patch.map((op) => `${op.op} ${op.path}`),
-      ['add /spec/containers/0/volumeMounts', 'add /spec/volumes'],
-    );
+    await functionKit('volume-extension').expectPatched(reviewed, (_pod, { patch }) => {
+      assert.deepEqual(
+        patch.map((op) => `${op.op} ${op.path}`),
+        ['add /spec/containers/0/volumeMounts', 'add /spec/volumes'],
+      );
+    });
   });
 });

@@ -39,7 +39,7 @@ describe('the default-resources example', () => {
     const bare = edited(pod, (object) => {
       delete object.spec;
     });
-    await kit.expectDenied(bare, '', 'the pod has no spec');
+    await kit.expectDenied(bare, '', 'the pod has no spec', { code: 400 });
   });
 
   it('refuses a configuration that is not a quantity, naming the variable', () => {
