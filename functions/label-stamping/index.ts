@@ -21,11 +21,15 @@ const config = z
     stampLabelsFile: z
       .string()
       .optional()
-      .describe('a file (a mounted ConfigMap) with more entries in the same format, one per line, # comments'),
+      .describe(
+        'a file (a mounted ConfigMap) with more entries in the same format, one per line, # comments',
+      ),
     overwriteLabels: z
       .stringbool()
       .default(false)
-      .describe('true: replace a label the object already has with another value; otherwise keep it and warn'),
+      .describe(
+        'true: replace a label the object already has with another value; otherwise keep it and warn',
+      ),
     allowReservedPrefixes: z
       .stringbool()
       .default(false)

@@ -22,7 +22,9 @@ export const nodeSelectorVariables = {
   nodeSelectorOverride: z
     .stringbool()
     .default(false)
-    .describe('true: the annotation wins over a nodeSelector key the pod already sets to another value (with a warning); otherwise that is a denial'),
+    .describe(
+      'true: the annotation wins over a nodeSelector key the pod already sets to another value (with a warning); otherwise that is a denial',
+    ),
   nodeSelectorPolicyFile: z
     .string()
     .min(1)
