@@ -8,7 +8,7 @@ export interface RequestInfo {
   readonly timeoutMs?: number;
   /** Request headers, lower-case names: `traceparent`/`tracestate` continue the caller's trace. */
   readonly headers?: HeaderValues;
-  /** `performance.now()` when the request arrived; default: when handleReview was called. */
+  /** `performance.now()` when the request arrived; default: when serveReview was called. */
   readonly receivedAt?: number;
   /** Bytes of the request body, when the transport knows them (default: `content-length`). */
   readonly bodySize?: number;
