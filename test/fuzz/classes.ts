@@ -97,6 +97,13 @@ const envWith = (policy: string): Record<string, string> => {
   const file = POLICIES[policy];
   return file ? { ...rest, VOLUME_POLICY_FILE: file } : rest;
 };
+/** A review for volume-extension under the policy named, which the oracle judges it by. */
+const volumeExtensionCase = (review: Json, policy: string): HostileCase => ({
+  function: 'volume-extension',
+  env: envWith(policy),
+  body: JSON.stringify(review),
+  facts: { policy },
+});
 const policyName = fc.constantFrom(...Object.keys(POLICIES));
 const namespace = fc.constantFrom('team-a', 'nfaas-demo', 'sandbox-1', 'wide-open', 'nfaas-demo-x');
 
@@ -238,12 +245,7 @@ const hostpathTricks: HostileClass = {
       const notes = review.request.object.metadata.annotations;
       notes[VOLUMES] = JSON.stringify([volume]);
       if (mounted) notes[MOUNTS] = JSON.stringify([mountOf('host', '/host', ro)]);
-      return {
-        function: 'volume-extension',
-        env: envWith(policy),
-        body: JSON.stringify(review),
-        facts: { policy },
-      };
+      return volumeExtensionCase(review, policy);
     }),
   check: policyHeld,
 };
@@ -299,12 +301,7 @@ const mountSites: HostileClass = {
         }
       }
       if (mounts.length > 0) notes[MOUNTS] = JSON.stringify(mounts);
-      return {
-        function: 'volume-extension',
-        env: envWith(policy),
-        body: JSON.stringify(review),
-        facts: { policy },
-      };
+      return volumeExtensionCase(review, policy);
     }),
   check: policyHeld,
 };
@@ -346,12 +343,7 @@ const ephemeralContainers: HostileClass = {
         request.oldObject.spec.ephemeralContainers = structuredClone(
           pod.spec.ephemeralContainers.slice(0, 1),
         );
-      return {
-        function: 'volume-extension',
-        env: envWith(policy),
-        body: JSON.stringify(review),
-        facts: { policy },
-      };
+      return volumeExtensionCase(review, policy);
     }),
   check: policyHeld,
 };
@@ -407,12 +399,7 @@ const volumeTypes: HostileClass = {
       }
       const review = bareReview(ns);
       review.request.object.metadata.annotations[VOLUMES] = JSON.stringify([volume]);
-      return {
-        function: 'volume-extension',
-        env: envWith(policy),
-        body: JSON.stringify(review),
-        facts: { policy },
-      };
+      return volumeExtensionCase(review, policy);
     }),
   check(c, outcome) {
     if (c.function === 'volume-extension') return policyHeld(c, outcome);
