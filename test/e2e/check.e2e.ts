@@ -35,7 +35,7 @@ import {
   startStandaloneFunctions,
 } from '../support/e2e.ts';
 import { runScript, type ScriptRun } from '../support/process.ts';
-import { type ReviewTap, startReviewTap } from '../support/review-tap.ts';
+import { type ReviewTap, tapInFront } from '../support/review-tap.ts';
 import { functionEnv, knativeTemplate, LABEL_STAMPING_ENV, PREFIX } from './objects.ts';
 
 const REGISTERED = ['volume-extension', 'node-selector', 'label-stamping', 'sidecar-injection'];
@@ -95,18 +95,8 @@ describe('faas-admission check against the real apiserver', { timeout: 10 * 60_0
     // label-stamping as Knative runs it (faas-js-runtime behind nginx), to stop it while the others serve.
     stamping = await startFunctionBehindNginx('label-stamping', LABEL_STAMPING_ENV);
     kubeconfig = cluster.plane.kubeconfigPath;
-    tap = await startReviewTap({
-      target: functions.url,
-      targetCa: functions.caPem,
-      certFile: functions.certFile,
-      keyFile: functions.keyFile,
-    });
-    stampTap = await startReviewTap({
-      target: stamping.url,
-      targetCa: stamping.caPem,
-      certFile: stamping.certFile,
-      keyFile: stamping.keyFile,
-    });
+    tap = await tapInFront(functions);
+    stampTap = await tapInFront(stamping);
     await labelExistingNamespaces(cluster);
     await createWebhookNamespace(cluster);
     await registerWebhooks(cluster, {
@@ -390,12 +380,7 @@ describe('invoke --pod against the pod the ReplicaSet controller creates', { tim
   before(async () => {
     cluster = await startCluster();
     functions = await startStandaloneFunctions(join(dir, 'f'), env);
-    tap = await startReviewTap({
-      target: functions.url,
-      targetCa: functions.caPem,
-      certFile: functions.certFile,
-      keyFile: functions.keyFile,
-    });
+    tap = await tapInFront(functions);
     await labelExistingNamespaces(cluster);
     await createWebhookNamespace(cluster);
     // label-stamping sees every pod first (volume-extension and node-selector see Knative pods

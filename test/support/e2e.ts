@@ -26,7 +26,7 @@ import { projectRoot } from './apiserver.ts';
 import { type ControlPlane, type ControlPlaneOptions, startControlPlane } from './control-plane.ts';
 import { type RunningNginx, startNginx } from './nginx.ts';
 import { type Running, startServer } from './process.ts';
-import { type ReviewTap, startReviewTap, type TappedReview } from './review-tap.ts';
+import { type ReviewTap, type ServedOverTls, type TappedReview, tapInFront } from './review-tap.ts';
 import { makeTestCertificates } from './test-certs.ts';
 
 /** The cluster the suite talks to: Kubernetes 1.20.2. */
@@ -498,13 +498,7 @@ export async function startSuite(options: SuiteOptions): Promise<Suite> {
         ? startFunctionBehindNginx(options.fronted.name, options.fronted.env).then(track)
         : Promise.resolve(undefined),
     ]);
-    const tapOf = (target: { url: string; caPem: string; certFile: string; keyFile: string }) =>
-      startReviewTap({
-        target: target.url,
-        targetCa: target.caPem,
-        certFile: target.certFile,
-        keyFile: target.keyFile,
-      }).then(track);
+    const tapOf = (served: ServedOverTls) => tapInFront(served).then(track);
     const taps = {
       ...(options.tap && { standalone: await tapOf(standalone) }),
       ...(options.tap && fronted && { fronted: await tapOf(fronted) }),

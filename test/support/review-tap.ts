@@ -34,6 +34,24 @@ export interface TapOptions {
   readonly keyFile: string;
 }
 
+/** What serves a function over TLS: its URL, the CA its certificate is signed by, its files. */
+export interface ServedOverTls {
+  url: string;
+  caPem: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/** A tap in front of `served`, serving its certificate. */
+export function tapInFront(served: ServedOverTls): Promise<ReviewTap> {
+  return startReviewTap({
+    target: served.url,
+    targetCa: served.caPem,
+    certFile: served.certFile,
+    keyFile: served.keyFile,
+  });
+}
+
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
