@@ -12,7 +12,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
 import { functions } from '../functions/index.ts';
-import { describeConfig, envName } from '../shared/config.ts';
+import { describeConfig } from '../shared/config.ts';
 import type { AnyMutation } from '../shared/mutation.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -33,13 +33,6 @@ export function functionTable(all: Iterable<AnyMutation> = functions.values()): 
   return ['| function | reads | writes |', '| --- | --- | --- |', ...[...all].map(functionRow)].join('\n');
 }
 
-/** The configuration fields of a mutation by variable name, looking through a trailing transform. */
-function fieldsOf(mutation: AnyMutation): Map<string, z.ZodType> {
-  let schema = mutation.config as z.ZodType & { in?: z.ZodType; shape?: Record<string, z.ZodType> };
-  while (schema.in) schema = schema.in as typeof schema;
-  return new Map(Object.entries(schema.shape ?? {}).map(([key, field]) => [envName(key), field]));
-}
-
 /**
  * What a variable left unset amounts to: its default, `(required)`, or `(none)` with what that
  * means when its schema's metadata says (`.meta({ description, unset: 'nothing changes' })`).
@@ -55,14 +48,13 @@ function defaultOf(field: z.ZodType): string {
 
 /** A function's variables, for its own README. */
 export function functionConfigTable(mutation: AnyMutation): string {
-  const fields = fieldsOf(mutation);
   return [
     '| variable | default | meaning |',
     '| --- | --- | --- |',
-    ...describeConfig(mutation).map(({ variable, description }) => {
-      const field = fields.get(variable);
-      return `| \`${variable}\` | ${field ? defaultOf(field) : '(none)'} | ${cell(description)} |`;
-    }),
+    ...describeConfig(mutation).map(
+      ({ variable, description, field }) =>
+        `| \`${variable}\` | ${defaultOf(field)} | ${cell(description)} |`,
+    ),
   ].join('\n');
 }
 
@@ -77,10 +69,8 @@ interface VariableRow {
 export function configTable(all: Iterable<AnyMutation> = functions.values()): string {
   const rows: VariableRow[] = [];
   for (const mutation of all) {
-    const fields = fieldsOf(mutation);
-    for (const { variable, description } of describeConfig(mutation)) {
-      const field = fields.get(variable);
-      const fallback = field ? defaultOf(field) : '(none)';
+    for (const { variable, description, field } of describeConfig(mutation)) {
+      const fallback = defaultOf(field);
       const same = rows.find(
         (r) => r.variable === variable && r.meaning === description && r.default === fallback,
       );

@@ -46,19 +46,24 @@ export function readEnvConfig<S extends z.ZodType>(
   return result.data;
 }
 
+export interface ConfigVariable {
+  variable: string;
+  description: string;
+  /** The variable's own schema (its default, its metadata). */
+  field: z.ZodType;
+}
+
 /** The variables a mutation reads, with their descriptions, for docs and `--help`. */
-export function describeConfig(mutation: AnyMutation): { variable: string; description: string }[] {
+export function describeConfig(mutation: AnyMutation): ConfigVariable[] {
   return describeEnvConfig(mutation.config, mutation.name);
 }
 
 /** The variables `readEnvConfig` reads with this schema, with their descriptions. */
-export function describeEnvConfig(
-  config: z.ZodType,
-  label = 'configuration',
-): { variable: string; description: string }[] {
-  return Object.entries(objectShape(config, label)).map(([key, schema]) => ({
+export function describeEnvConfig(config: z.ZodType, label = 'configuration'): ConfigVariable[] {
+  return Object.entries(objectShape(config, label)).map(([key, field]) => ({
     variable: envName(key),
-    description: (schema as { description?: string }).description ?? '',
+    description: (field as { description?: string }).description ?? '',
+    field,
   }));
 }
 
