@@ -131,7 +131,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   if (functions.length === 0) throw new Error(`no function named ${options.functions.join(', ')}`);
 
   await assertWrkInstalled();
-  for (const target of chosen) await target.prepare?.(options.log);
+  for (const target of [...Object.values(floors), ...chosen]) await target.prepare?.(options.log);
   const workDir = mkdtempSync(join(tmpdir(), 'faas-admission-bench-'));
   const otlp = await startOtlpSink();
   const http: HttpRow[] = [];

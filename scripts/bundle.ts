@@ -65,10 +65,14 @@ function writeIfChanged(path: string, contents: Uint8Array): boolean {
   return true;
 }
 
-export async function bundle(outdir = join(root, 'dist', 'server')): Promise<string[]> {
+/** Bundles `entries` (output name to source) into `outdir`; the bench bundles its floor server with it too. */
+export async function bundle(
+  outdir = join(root, 'dist', 'server'),
+  entries: Readonly<Record<string, string>> = ENTRIES,
+): Promise<string[]> {
   const result = await build({
     absWorkingDir: root,
-    entryPoints: Object.entries(ENTRIES).map(([out, input]) => ({ in: input, out })),
+    entryPoints: Object.entries(entries).map(([out, input]) => ({ in: input, out })),
     outdir,
     bundle: true,
     splitting: true,
