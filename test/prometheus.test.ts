@@ -249,8 +249,8 @@ describe('Prometheus scraping running functions', () => {
   });
 
   it('runs every dashboard query on both paths: scraped, and through OTLP', async () => {
-    // rate() needs two samples in its window.
-    for (const job of [SCRAPE_JOB, OTLP_JOB]) {
+    // rate() needs two samples in its window, on every job the queries run on.
+    for (const job of [SCRAPE_JOB, OTLP_JOB, 'faas-admission']) {
       await prometheus.waitFor(
         `min(count_over_time(admission_reviews_total{job="${job}"}[1m]))`,
         (s) => (s[0]?.value ?? 0) >= 2,
