@@ -299,7 +299,8 @@ describe('Prometheus scraping running functions', () => {
     for (const job of [SCRAPE_JOB, OTLP_JOB]) {
       const byStatus = await prometheus.waitFor(
         `sum by (http_request_method, http_response_status_code) (http_server_request_duration_seconds_count{job="${job}"})`,
-        (s) => s.length >= 4,
+        // The OTLP path's counts arrive with its next export, up to 500 ms after the traffic.
+        (s) => s.length >= 4 && s.reduce((sum, { value }) => sum + value, 0) >= TOTAL_HTTP,
       );
       const counts = Object.fromEntries(
         byStatus.map((s) => [
@@ -400,6 +401,7 @@ function metricsUrlOf(entry: RunningEntry): string {
 const STANDALONE_REVIEWS = VOLUMES + BAD_VOLUMES + SLOW + NODE_SELECTOR;
 const WRONG_TYPE = 2;
 const ODD_METHOD = 1;
+const TOTAL_HTTP = STANDALONE_REVIEWS + WRONG_TYPE + MALFORMED + ODD_METHOD;
 
 /** Reviews of every outcome, and requests that never become one (415, 400, an unknown method). */
 async function sendStandaloneTraffic(url: string, ca: string): Promise<void> {
