@@ -1,6 +1,6 @@
 // faas-js-runtime's options, read from the same variables its CLI reads, with one difference:
 // the body limit defaults to 8 MiB instead of 1 MiB.
-import { z } from 'zod';
+import * as z from 'zod';
 import { readEnvConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { BODY_LIMIT, type IntakeSettings, intakeSettingsShape } from './settings.ts';

@@ -7,7 +7,7 @@
 // (runtimes/server.ts), within the intake bounds (runtimes/intake.ts). Only the function named by
 // FUNCTION is loaded. Why this and not faas-js-runtime by default: docs/deploy.md.
 import type { Server } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readEnvConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { functionHandler } from '../shared/handler.ts';

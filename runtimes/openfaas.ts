@@ -5,7 +5,7 @@
 // path as in the standalone server. The body limit is the same 8 MiB as in every runtime (the
 // stock OpenFaaS node templates stop at 100 kB, too small for large pods).
 import type { Server } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readEnvConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import type { ReviewHandler } from '../shared/handler.ts';

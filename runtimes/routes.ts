@@ -2,7 +2,7 @@
 // and the configured chain. Bad configuration raises a ConfigError before anything listens; a
 // function that needs configuration and was given none is left out (and said so), so that
 // serving everything locally needs no setup for the functions one is not trying.
-import { z } from 'zod';
+import * as z from 'zod';
 import { functions } from '../functions/index.ts';
 import { describeConfig, loadConfig, readEnvConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';

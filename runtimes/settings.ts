@@ -1,7 +1,7 @@
 // Settings of the HTTP(S) servers, read once at start from the environment (variables in
 // CONSTANT_CASE, as for the functions' own configuration). A bad value stops the server at
 // start with a message naming the variable.
-import { z } from 'zod';
+import * as z from 'zod';
 
 const MiB = 1024 * 1024;
 

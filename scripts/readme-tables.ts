@@ -10,7 +10,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { functions } from '../functions/index.ts';
 import { describeConfig } from '../shared/config.ts';
 import type { AnyMutation } from '../shared/mutation.ts';

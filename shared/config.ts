@@ -1,6 +1,6 @@
 // Reads a mutation's configuration (and a server's settings) once from the environment. Bad
 // configuration stops the function at start with a message that names the variable and the problem.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from './errors.ts';
 import { describeIssues } from './field-path.ts';
 import type { AnyMutation } from './mutation.ts';

@@ -2,7 +2,7 @@
 // `containers[0].image`), an annotation's item (`item 3 (volume "data")`), a label for the part
 // of the object it is in (`annotation x`, `revision template (spec.template)`), one level after
 // another: `annotation x: item 3 (volume "data"): hostPath.path`.
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** The name of a list's element, said beside its index: `("app")`, `(volume "data")`. */
 export interface Named {

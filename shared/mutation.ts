@@ -1,7 +1,7 @@
 // The one shape every function has. A mutation is pure and synchronous: it changes the
 // object it is handed (a private copy) and returns it, or returns a denial. The runner
 // (runner.ts) does everything else: matching, copying, diffing, answering.
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Denial } from './denial.ts';
 import type { AdmissionRequest, Operation } from './review.ts';
 

@@ -2,7 +2,7 @@
 // Only the envelope and the parts of `object`/`oldObject` every object has are checked; the
 // rest passes through untouched, so no field of the admitted object is ever stripped, and
 // large objects cost nothing here.
-import { z } from 'zod';
+import * as z from 'zod';
 import { HttpError } from './errors.ts';
 import { describeIssues } from './field-path.ts';
 import { podSpecProblem } from './k8s/pod.ts';

@@ -2,7 +2,7 @@
 // revision share them. What it hands out is frozen and names the right annotation.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Denial } from '../shared/denial.ts';
 import { readJsonAnnotation } from '../shared/k8s/annotations.ts';
 

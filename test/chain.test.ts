@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { functionNamed, functions } from '../functions/index.ts';
 import { loadRoutes } from '../runtimes/routes.ts';
 import { loadConfig } from '../shared/config.ts';

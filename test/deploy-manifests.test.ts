@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { functions } from '../functions/index.ts';
 import { faasOptions } from '../runtimes/faas-options.ts';
 import { deployedFuncYaml, deployedWebhook } from '../scripts/manifests/function-config.ts';

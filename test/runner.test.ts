@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { functionNamed } from '../functions/index.ts';
 import { envName, loadConfig } from '../shared/config.ts';
 import { deny } from '../shared/denial.ts';

@@ -18,7 +18,7 @@ import {
   SimpleSpanProcessor,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import { z } from 'zod';
+import * as z from 'zod';
 import { functionNamed } from '../functions/index.ts';
 import { loadConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';

@@ -1,6 +1,6 @@
 // The shape of a test file: defaults for every case (function, env), then cases, each with
 // an input (a file or inline: a review or any object) and what the answer must be.
-import { z } from 'zod';
+import * as z from 'zod';
 
 // null unsets a variable the file's env sets.
 const env = z.record(

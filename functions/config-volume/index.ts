@@ -3,7 +3,7 @@
 // classic "hello" admission webhook: pods labelled hello=true get the ConfigMap
 // hello-configmap at /etc/config and the label hello-added=OK.
 import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { conflict } from '../../shared/denial.ts';
 import { describeIssues } from '../../shared/field-path.ts';
 import { parseLabelRules, stampLabels } from '../../shared/k8s/label-rules.ts';

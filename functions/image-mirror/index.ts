@@ -4,7 +4,7 @@
 // ephemeral container on the pods/ephemeralcontainers subresource (`kubectl debug`). An
 // image the pod already runs is never touched, since changing it restarts the container.
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatImageReference, parseImageReference } from '../../shared/k8s/image-reference.ts';
 import { readSetting } from '../../shared/k8s/settings.ts';
 import { defineMutation } from '../../shared/mutation.ts';

@@ -3,7 +3,7 @@
 // wrong, instead of a revision whose pods the ReplicaSet can never create. The pods are
 // still checked when they are created; this only brings the error forward.
 import { isDeepStrictEqual } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Denial, denyAll } from '../../shared/denial.ts';
 import {
   annotation,

@@ -1,6 +1,6 @@
 // label-stamping: stamps configured labels on any admitted object.
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type LabelRule, parseLabelRules, stampLabels } from '../../shared/k8s/label-rules.ts';
 import { readSetting } from '../../shared/k8s/settings.ts';
 import { defineMutation } from '../../shared/mutation.ts';

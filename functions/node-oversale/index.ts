@@ -12,7 +12,7 @@
 // update the Node can forge the record, so its numbers never enter the arithmetic: every
 // result is bounded by the capacity the kubelet reports in the same request, and never negative.
 import type { V1Node } from '@kubernetes/client-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeIssues } from '../../shared/field-path.ts';
 import { annotation } from '../../shared/k8s/annotations.ts';
 import { refuseUnknownFields } from '../../shared/k8s/known-fields.ts';

@@ -1,7 +1,7 @@
 // node-selector: merges the node selector written in a pod annotation into spec.nodeSelector,
 // for the keys the node-selector policy allows (policy.ts).
 import type { V1Pod } from '@kubernetes/client-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeUnknownAnnotations, unknownPrefixAnnotations } from '../../shared/k8s/annotations.ts';
 import { defineMutation } from '../../shared/mutation.ts';
 import { nodeSelectorVariables, selectNodes, withNodeSelectorPolicy } from './select.ts';

@@ -12,7 +12,7 @@
 //     - namespaces: [team-*]
 //       keys: [kubernetes.io/arch]
 //       prefixes: [pool.example.com/]
-import { z } from 'zod';
+import * as z from 'zod';
 import { fieldsObject } from '../../shared/k8s/known-fields.ts';
 import { labelKeyProblem } from '../../shared/k8s/names.ts';
 import { firstRuleFor, namespacePattern, refineFirstRuleWins } from '../../shared/k8s/namespace-rules.ts';

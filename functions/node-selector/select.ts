@@ -1,6 +1,6 @@
 // The work of node-selector, on anything shaped like a pod (a pod, or a Knative revision
 // template checked up front): one implementation for the mutation and the validation.
-import { z } from 'zod';
+import * as z from 'zod';
 import { conflict, Denial, forbidden } from '../../shared/denial.ts';
 import type { PathPart } from '../../shared/field-path.ts';
 import { readJsonAnnotation } from '../../shared/k8s/annotations.ts';

@@ -8,7 +8,7 @@
 // What the pod already has counts as the template's only when it is equal to it (give or take
 // the apiserver's defaults), never because of what the pod says (the status annotation).
 import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { conflict, invalid } from '../../shared/denial.ts';
 import type { PathPart } from '../../shared/field-path.ts';
 import { annotation } from '../../shared/k8s/annotations.ts';

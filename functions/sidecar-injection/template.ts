@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeIssues } from '../../shared/field-path.ts';
 import { type ConfiguredContainer, containerSchema } from '../../shared/k8s/containers.ts';
 import { refuseUnknownFields } from '../../shared/k8s/known-fields.ts';

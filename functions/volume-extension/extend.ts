@@ -3,7 +3,7 @@
 // the volumes and mounts. One implementation for the mutation and the validation.
 import type { V1Container, V1PodSpec, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { isDraft, original } from 'immer';
-import { z } from 'zod';
+import * as z from 'zod';
 import { conflict, Denial, denyAll, forbidden, invalid } from '../../shared/denial.ts';
 import type { PathPart } from '../../shared/field-path.ts';
 import { readJsonAnnotation } from '../../shared/k8s/annotations.ts';

@@ -4,7 +4,7 @@
 // comes to mount a hostPath volume: the annotation, the pod's own containers of every kind at
 // creation, and containers added later (pods/ephemeralcontainers, what `kubectl debug` sends).
 import type { V1Pod } from '@kubernetes/client-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { forbidden } from '../../shared/denial.ts';
 import { describeUnknownAnnotations, unknownPrefixAnnotations } from '../../shared/k8s/annotations.ts';
 import { defineMutation } from '../../shared/mutation.ts';

@@ -2,7 +2,7 @@
 // one, so variables a team added there are kept; otherwise rendered from the top-level one),
 // and the webhook settings its configuration gives.
 import { existsSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { envName, loadConfig } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import { loadMode } from '../../shared/mode.ts';

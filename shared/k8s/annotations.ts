@@ -1,6 +1,6 @@
 // Reads JSON held in annotations. Every problem becomes a denial that names the annotation,
 // the item and the field, because the person who reads it only sees a FailedCreate event.
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type Denial, denyAll, invalid } from '../denial.ts';
 import { formatFieldPath, pathOf } from '../field-path.ts';
 import { nearestName } from './known-fields.ts';

@@ -4,7 +4,7 @@
 // detail, the rest must at least have the right JSON type (the apiserver validates them
 // fully when the pod is admitted). Resource quantities are written in canonical form, as
 // the apiserver would store them, so an injected container compares equal to itself later.
-import { z } from 'zod';
+import * as z from 'zod';
 import { refuseUnknownFields } from './known-fields.ts';
 import { dns1123LabelProblem } from './names.ts';
 import { canonicalQuantity, quantityProblem } from './quantity.ts';

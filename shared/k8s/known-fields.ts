@@ -1,7 +1,7 @@
 // Unknown keys in configuration, refused by one rule everywhere: a misspelt field (`runAsNonRot`,
 // `imagePullpolicy`, `kubelett`) must stop the function at start, naming the field, instead of
 // being dropped (the apiserver drops unknown fields of a patch without a word).
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The known name `name` was most likely meant to be: the same but for case, or one or two edits away. */
 export function nearestName(name: string, known: readonly string[]): string | undefined {

@@ -1,6 +1,6 @@
 // What the per-namespace policy files (volume policy, node-selector policy) share: rules that
 // name namespaces exactly or by a prefix ending in "*", the first rule naming a namespace wins.
-import { z } from 'zod';
+import * as z from 'zod';
 
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const NAMESPACE_PREFIX = /^[a-z0-9-]*\*$/;

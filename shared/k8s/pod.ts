@@ -3,7 +3,7 @@
 // but a function must never throw on anything else: such a pod is refused naming the field.
 import type { V1ObjectMeta, V1PodSpec } from '@kubernetes/client-node';
 import { isDraft, original } from 'immer';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Denial, invalid } from '../denial.ts';
 import { describeIssues } from '../field-path.ts';
 

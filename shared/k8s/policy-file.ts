@@ -4,7 +4,7 @@
 // can add the variable in front: VOLUME_POLICY_FILE: /etc/policy.yaml: rules[0].namespaces: …
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { describeIssues } from '../field-path.ts';
 
 /** `value` checked by `schema`, an empty file (null) being the default policy; throws naming the field. */

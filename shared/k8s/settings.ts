@@ -1,7 +1,7 @@
 // Configuration pieces several functions share, so each is written once: the annotation
 // prefix setting, a Kubernetes quantity, and reading a file (or text) inside a config transform
 // so that a problem names its variable.
-import { z } from 'zod';
+import * as z from 'zod';
 import { quantityProblem } from './quantity.ts';
 
 /** The prefix every annotation the project reads is under, unless ANNOTATION_PREFIX says otherwise. */

@@ -15,7 +15,7 @@
 //       volumeTypes: [configMap, secret, emptyDir]   # default: the restricted list
 //       hostPath: []
 import { posix } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { fieldsObject } from './known-fields.ts';
 import { firstRuleFor, namespacePattern, refineFirstRuleWins } from './namespace-rules.ts';
 import { loadPolicyFile, policyFrom } from './policy-file.ts';

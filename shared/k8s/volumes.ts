@@ -1,7 +1,7 @@
 // zod schemas for core/v1 Volume and VolumeMount as written in annotations. Strict where it
 // matters: an unknown or misspelt field is an error, never silently dropped, and what passes
 // is copied into the pod exactly as written.
-import { z } from 'zod';
+import * as z from 'zod';
 import { unknownFieldMessage } from './known-fields.ts';
 import { dns1123LabelProblem } from './names.ts';
 import { parseQuantity } from './quantity.ts';

@@ -1,6 +1,6 @@
 // Observability settings, read once from the environment. A bad value stops the function at
 // start (runtimes call loadTelemetrySettings() before serving) with the variable named.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../errors.ts';
 import { describeIssues } from '../field-path.ts';
 

@@ -2,7 +2,7 @@
 // configuration, so the scheduler never places a pod as if it needed nothing. The example of
 // docs/writing-a-function.md, checked by test/writing-a-function.test.ts.
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { noSpecDenial } from '../../../shared/k8s/pod.ts';
 import { quantitySchema } from '../../../shared/k8s/settings.ts';
 import { defineMutation } from '../../../shared/mutation.ts';
