@@ -27,13 +27,18 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:24-slim
 ENV NODE_ENV=production \
-    PORT=8080
+    PORT=8080 \
+    NODE_COMPILE_CACHE=/app/compile-cache
 WORKDIR /app
 COPY --from=dependencies /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+RUN mkdir compile-cache && chown 1000:1000 compile-cache
 # The image's unprivileged `node` user, by number so that Kubernetes' runAsNonRoot can check it.
 USER 1000:1000
+# Every chunk of the bundle compiled into Node's compile cache now, by the image's user and with
+# the CMD's V8 flags (Node keys the cache by both): a new container compiles nothing at its start.
+RUN node --max-semi-space-size=1 --no-maglev dist/server/compile-cache.mjs
 EXPOSE 8080
 # No HEALTHCHECK: OpenFaaS and Kubernetes probe the health paths themselves.
 # dist/server/image.mjs: FUNCTION's function on Node's HTTP server (runtimes/image.ts). A 1 MB

@@ -132,7 +132,7 @@ export function report(result: BenchResult): string {
     'Over HTTP (× floor: against the mean of the bare Node server of the same scheme, run first and last for each case)',
     httpTable(result),
     '',
-    `Start to first answered review (cold: empty compile cache, as a new container; warm: median of ${result.options.warmStarts} restarts)`,
+    `Start to first answered review (cold: a new container, whose compile cache is empty but for what the image's build step put there; warm: median of ${result.options.warmStarts} restarts)`,
     startsTable(result),
     '',
     'In process (body text to reply text, no HTTP)',

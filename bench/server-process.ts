@@ -1,6 +1,6 @@
 // One server under test as its own process: spawned fresh, timed from spawn to its first
 // answered review, its peak RSS read from the kernel, stopped by its pid.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -14,6 +14,8 @@ export interface ServerCommand {
   readonly listening: RegExp;
   /** Where reviews for `fn` are POSTed (floors and one-function servers ignore `fn`). */
   url(port: number, fn?: string): string;
+  /** Run to its end before each start, untimed, with the same variables: a build step of the image. */
+  readonly setup?: readonly string[];
 }
 
 export interface Reply {
@@ -72,9 +74,14 @@ export async function startServer(
 ): Promise<RunningServer> {
   const [program, ...args] = command.argv;
   if (!program) throw new Error('empty command');
+  const env = { ...process.env, ...command.env };
+  if (command.setup) {
+    const [setupProgram = '', ...setupArgs] = command.setup;
+    execFileSync(setupProgram, setupArgs, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
   const started = performance.now();
   const child = spawn(program, args, {
-    env: { ...process.env, ...command.env },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

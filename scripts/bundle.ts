@@ -1,5 +1,6 @@
 // `npm run build` (after tsc): what deployed instances run, bundled with esbuild into
-// dist/server/ — main.mjs (`npm start`) and image.mjs (the Dockerfile's CMD). One file per entry
+// dist/server/ — main.mjs (`npm start`), image.mjs (the Dockerfile's CMD) and compile-cache.mjs
+// (the Dockerfile's step that compiles the chunks into Node's compile cache). One file per entry
 // and a chunk per function and per rarely needed part (the OpenTelemetry SDK and exporters,
 // faas-js-runtime's glue, the standalone server, certificate tooling), each loaded on first use:
 // a start reads a few files instead of hundreds of modules through Node's loader.
@@ -19,7 +20,11 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 
 const root = resolve(import.meta.dirname, '..');
-export const ENTRIES = { main: 'runtimes/main.ts', image: 'runtimes/image.ts' } as const;
+export const ENTRIES = {
+  main: 'runtimes/main.ts',
+  image: 'runtimes/image.ts',
+  'compile-cache': 'runtimes/compile-cache.ts',
+} as const;
 
 const builtins = new Set(builtinModules.filter((name) => !name.startsWith('_')));
 const isBuiltin = (path: string) => path.startsWith('node:') || builtins.has(path.split('/')[0] ?? '');
