@@ -1,7 +1,8 @@
 // Time from process start to the first answered review, cold and warm. The entries keep Node's
 // compile cache in the temp dir: a new container starts cold (every module compiled but what the
-// image's build step compiled into its cache, the setup of the image target), a restarted one warm. Each server gets a temp dir of its own here, started
-// once cold and then `warmStarts` times warm (the median is kept: starts are noisy on a busy machine).
+// image's build step compiled into its cache, the setup of the image target), a restarted one
+// warm. Each server gets a temp dir of its own here, started once cold and then `warmStarts`
+// times warm (the median is kept: starts are noisy on a busy machine).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchCase } from './cases.ts';
