@@ -3,6 +3,7 @@
 // miss is reported, never an exit code: performance is not a test.
 import type { InProcessResult } from './in-process.ts';
 import type { HttpRow } from './measure.ts';
+import type { SideBySide } from './side-by-side.ts';
 import type { StartRow } from './starts.ts';
 
 export interface GoalResult {
@@ -74,6 +75,12 @@ export function evaluateGoals(
       .filter((r) => r.target === target && r.case === CASE && r.tracing !== 'on')
       .map((r) => r.peakRssMb);
     const large = row(LARGE_CASE, 'off');
+    // The bare Node server of the same scheme under the same load: what Node itself holds.
+    const scheme = off?.scheme;
+    const floorRss = rows
+      .filter((r) => r.floorRun && r.case === CASE && r.scheme === scheme)
+      .map((r) => r.peakRssMb);
+    const rssWhere = floorRss.length ? `${target} (bare Node floor: ${Math.max(...floorRss)} MB)` : target;
     goals.push(
       goal(
         'start to first answered review, warm (restart), slowest function',
@@ -91,7 +98,7 @@ export function evaluateGoals(
       ),
       goal(
         `peak RSS under load, one function (${CASE}, tracing off, largest)`,
-        target,
+        rssWhere,
         offRss.length ? Math.max(...offRss) : undefined,
         'MB',
         LIMITS.peakRssMb,
@@ -147,58 +154,77 @@ export interface TopologyRow {
   /** Where the figures come from. */
   where: string;
   processes: number;
-  /** Peak RSS under load, added up over the processes. */
+  /** Resident memory added up over the processes: as if each pod ran on its own node. */
   memoryMb: number;
+  /**
+   * What one node holds for them all: proportional memory added up, the pages the processes
+   * share (one image's executable) counted once; null where not measured side by side.
+   */
+  oneNodeMb: number | null;
   /** Latency of one review at 16 connections, on the Knative review, tracing off. */
   p50Ms: number | null;
   p99Ms: number | null;
 }
 
 /**
- * Every function deployed one per pod (the deployed path, its largest peak RSS times the
- * number of functions) against one process serving them all (the standalone server), with the
- * latency each gives one review.
+ * Every function deployed one per pod (the deployed path: measured all at once when the bench
+ * ran them side by side, else its largest peak RSS times the number of functions) against one
+ * process serving them all (the standalone server), with the latency each gives one review.
  */
-export function topology(rows: readonly HttpRow[], functionCount: number): TopologyRow[] {
+export function topology(
+  rows: readonly HttpRow[],
+  functionCount: number,
+  sideBySide: readonly SideBySide[] = [],
+): TopologyRow[] {
   const result: TopologyRow[] = [];
   const knative = rows.filter((r) => r.case === CASE && r.tracing !== 'on' && r.function !== null);
   const pick = (target: string) => knative.filter((r) => r.target === target);
   const fastest = (list: HttpRow[]) => list.find((r) => r.function === FUNCTION) ?? list[0];
-  const deployed = DEPLOYED_TARGETS.map(pick).find((list) => list.length > 0);
-  if (deployed?.length) {
-    const rss = Math.max(...deployed.map((r) => r.peakRssMb));
-    const row = fastest(deployed);
-    result.push({
-      topology: `${functionCount} functions, one pod each`,
-      where: `${row?.target}: ${round(rss, 1)} MB × ${functionCount} (largest of ${deployed.length} measured)`,
+  const latency = (row: HttpRow | undefined) => ({
+    p50Ms: row?.load.latencyMs.p50 ?? null,
+    p99Ms: row?.load.latencyMs.p99 ?? null,
+  });
+  const onePodEach = (topologyName: string, target: string, list: HttpRow[]) => {
+    const measured = sideBySide.find((s) => s.target === target);
+    if (measured) {
+      return {
+        topology: topologyName,
+        where: `${target}: ${measured.functions.length} processes at once, each loaded in turn`,
+        processes: measured.functions.length,
+        memoryMb: measured.rssMb,
+        oneNodeMb: measured.pssMb,
+        ...latency(fastest(list)),
+      };
+    }
+    const rss = Math.max(...list.map((r) => r.peakRssMb));
+    return {
+      topology: topologyName,
+      where: `${target}: ${round(rss, 1)} MB × ${functionCount} (largest peak of ${list.length} measured)`,
       processes: functionCount,
       memoryMb: round(rss * functionCount, 1),
-      p50Ms: row?.load.latencyMs.p50 ?? null,
-      p99Ms: row?.load.latencyMs.p99 ?? null,
-    });
+      oneNodeMb: null,
+      ...latency(fastest(list)),
+    };
+  };
+  const deployed = DEPLOYED_TARGETS.map(pick).find((list) => list.length > 0);
+  if (deployed?.length && deployed[0]) {
+    result.push(onePodEach(`${functionCount} functions, one pod each`, deployed[0].target, deployed));
   }
   const all = pick('standalone');
   if (all.length) {
-    const row = fastest(all);
+    const memoryMb = Math.max(...all.map((r) => r.peakRssMb));
     result.push({
       topology: `${functionCount} functions, one pod serving all`,
-      where: 'standalone (HTTPS in the process; every function loaded)',
+      where: 'standalone (HTTPS in the process; every function loaded; its peak RSS)',
       processes: 1,
-      memoryMb: Math.max(...all.map((r) => r.peakRssMb)),
-      p50Ms: row?.load.latencyMs.p50 ?? null,
-      p99Ms: row?.load.latencyMs.p99 ?? null,
+      memoryMb,
+      oneNodeMb: memoryMb,
+      ...latency(fastest(all)),
     });
   }
   const go = pick('go-webhook');
-  if (go.length && go[0]) {
-    result.push({
-      topology: `${functionCount} Go webhooks, one pod each (for comparison)`,
-      where: `go-webhook: ${go[0].peakRssMb} MB × ${functionCount}`,
-      processes: functionCount,
-      memoryMb: round(go[0].peakRssMb * functionCount, 1),
-      p50Ms: go[0].load.latencyMs.p50,
-      p99Ms: go[0].load.latencyMs.p99,
-    });
+  if (go.length) {
+    result.push(onePodEach(`${functionCount} Go webhooks, one pod each (for comparison)`, 'go-webhook', go));
   }
   return result;
 }

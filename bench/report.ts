@@ -106,11 +106,12 @@ export function goalsTable(result: BenchResult): string {
 
 export function topologyTable(result: BenchResult): string {
   return table(
-    ['topology', 'processes', 'memory MB', 'p50 ms', 'p99 ms', 'from'],
+    ['topology', 'processes', 'RSS MB', 'one node MB', 'p50 ms', 'p99 ms', 'from'],
     result.topology.map((t) => [
       t.topology,
       String(t.processes),
       fixed(t.memoryMb, 0),
+      fixed(t.oneNodeMb, 0),
       fixed(t.p50Ms, 2),
       fixed(t.p99Ms, 2),
       t.where,
@@ -138,7 +139,7 @@ export function report(result: BenchResult): string {
     'In process (body text to reply text, no HTTP)',
     result.inProcess.length ? inProcessTable(result) : '(skipped)',
     '',
-    'Topology (peak RSS under load added up; latency of one review at 16 connections, Knative review, tracing off)',
+    'Topology (memory under load added up over the processes: RSS as if each pod had a node of its own; one node: PSS, the pages of the one image the pods share held once; latency of one review at 16 connections, Knative review, tracing off)',
     result.topology.length ? topologyTable(result) : '(no deployed or standalone row)',
     '',
     'Targets (issue 16; a miss is reported, not a failure)',

@@ -8,12 +8,16 @@ import { join } from 'node:path';
 import { functions as allFunctions } from '../functions/index.ts';
 import { projectRoot } from '../test/support/apiserver.ts';
 import { type BenchCase, benchCases } from './cases.ts';
-import { evaluateGoals, type GoalResult, type TopologyRow, topology } from './goals.ts';
+import { DEPLOYED_TARGETS, evaluateGoals, type GoalResult, type TopologyRow, topology } from './goals.ts';
 import { type InProcessResult, measureInProcess } from './in-process.ts';
 import { type HttpRow, type MeasureOptions, measureRun, type Run, runsOf } from './measure.ts';
 import { startOtlpSink } from './otlp-sink.ts';
+import { measureSideBySide, type SideBySide } from './side-by-side.ts';
 import { measureStarts, type StartRow } from './starts.ts';
-import { benchFunctions, floors, targets } from './targets.ts';
+import { benchFunctions, floors, type Target, targets } from './targets.ts';
+
+const TOPOLOGY_CASE = 'knative';
+
 import { makeCertificate } from './tls.ts';
 import { assertWrkInstalled } from './wrk.ts';
 
@@ -59,6 +63,8 @@ export interface BenchResult {
   http: HttpRow[];
   inProcess: InProcessResult[];
   goals: GoalResult[];
+  /** Every function one process each, all at once: the deployed path and the Go webhook. */
+  sideBySide: SideBySide[];
   /** Every function one pod each against one pod serving all: memory and latency. */
   topology: TopologyRow[];
 }
@@ -110,6 +116,32 @@ function setRatios(rows: HttpRow[]): void {
   }
 }
 
+/**
+ * The topology's one pod per function as it runs, on the Knative review: every function on the
+ * first deployed target chosen, one process each, all at once; the Go webhook, which serves one
+ * function, as many times.
+ */
+async function measureTopology(
+  chosen: readonly Target[],
+  cases: readonly BenchCase[],
+  workDir: string,
+  options: MeasureOptions,
+): Promise<SideBySide[]> {
+  const benchCase = cases.find((c) => c.name === TOPOLOGY_CASE);
+  if (!benchCase) return [];
+  const bodyFile = join(workDir, `${benchCase.name}.json`);
+  const deployed = DEPLOYED_TARGETS.map((name) => chosen.find((t) => t.name === name)).find(Boolean);
+  const go = chosen.find((t) => t.name === 'go-webhook');
+  const result: SideBySide[] = [];
+  if (deployed) result.push(await measureSideBySide(deployed, benchFunctions, benchCase, bodyFile, options));
+  const goFunction = benchFunctions.find((fn) => go?.functions?.includes(fn.name));
+  if (go && goFunction) {
+    const copies = benchFunctions.map(() => goFunction);
+    result.push(await measureSideBySide(go, copies, benchCase, bodyFile, options));
+  }
+  return result;
+}
+
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
   const loadAtStart = loadAverageNow();
@@ -136,6 +168,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const otlp = await startOtlpSink();
   const http: HttpRow[] = [];
   let starts: StartRow[] = [];
+  let sideBySide: SideBySide[] = [];
   try {
     const tls = makeCertificate(workDir);
     // The servers' temp dir, where npm start keeps Node's compile cache: warm after the first
@@ -169,6 +202,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       setRatios(rows);
       http.push(...rows);
     }
+    sideBySide = await measureTopology(chosen, cases, workDir, measureOptions);
   } finally {
     await otlp.close();
     rmSync(workDir, { recursive: true, force: true });
@@ -198,6 +232,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     http,
     inProcess,
     goals: evaluateGoals(http, starts, inProcess),
-    topology: topology(http, allFunctions.size),
+    sideBySide,
+    topology: topology(http, allFunctions.size, sideBySide),
   };
 }

@@ -128,6 +128,21 @@ export function peakRssMb(pid: number): number {
 }
 
 /**
+ * Resident memory now in MB, two ways (/proc/<pid>/smaps_rollup): RSS, every page the process
+ * has resident, and PSS, where a page shared by n processes counts 1/n in each (the
+ * executable's pages among processes of one binary): PSS added up is what they hold together.
+ */
+export function memoryNowMb(pid: number): { rssMb: number; pssMb: number } {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const field = (name: string) => {
+    const match = new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(rollup);
+    if (!match?.[1]) throw new Error(`no ${name} in /proc/${pid}/smaps_rollup`);
+    return (Number(match[1]) * 1024) / 1e6;
+  };
+  return { rssMb: field('Rss'), pssMb: field('Pss') };
+}
+
+/**
  * CPU time the process has used so far, all its threads (GC and libuv too), in milliseconds.
  * Per request it is a steadier figure than req/s on a busy machine: time the server waits for
  * a core does not count.

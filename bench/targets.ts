@@ -43,6 +43,8 @@ export const benchFunctions: readonly BenchFunction[] = [
     env: { OVERSALE_RULES: 'node-role.example.com/oversale=true:cpu=2,memory=1.5' },
     onRequest: true,
   },
+  // Knative Services only, like node-oversale: here for the topology's one process per function.
+  { name: 'knative-service-validation', env: {}, onRequest: true },
 ];
 
 export type Scheme = 'https' | 'http';

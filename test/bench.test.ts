@@ -2,15 +2,18 @@
 // well-formed result. No timing is asserted; performance lives in `npm run bench`.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { type BenchCase, benchCases } from '../bench/cases.ts';
 import { evaluateGoals, topology } from '../bench/goals.ts';
 import type { HttpRow } from '../bench/measure.ts';
+import { startOtlpSink } from '../bench/otlp-sink.ts';
 import type { BenchResult } from '../bench/run.ts';
 import { startServer, stopServer } from '../bench/server-process.ts';
+import { measureSideBySide } from '../bench/side-by-side.ts';
 import { benchFunctions, targets } from '../bench/targets.ts';
 import { makeCertificate } from '../bench/tls.ts';
 import { apiserverVerdict, projectRoot } from './support/apiserver.ts';
@@ -202,8 +205,76 @@ describe('npm run bench (harness smoke test)', () => {
       row({ target: 'standalone', function: 'node-selector', peakRssMb: 150 }),
     ];
     const [each, all] = topology(rows, 8);
-    assert.deepEqual([each?.processes, each?.memoryMb], [8, 600]);
+    assert.deepEqual([each?.processes, each?.memoryMb, each?.oneNodeMb], [8, 600, null]);
     assert.deepEqual([all?.processes, all?.memoryMb], [1, 150]);
     assert.equal(each?.p99Ms, 3);
+
+    // Measured side by side, the figures are those of the processes that ran at once.
+    const sideBySide = [
+      {
+        target: 'image',
+        functions: ['volume-extension', 'node-selector', 'label-stamping'],
+        rssMb: 220,
+        pssMb: 95,
+      },
+      { target: 'go-webhook', functions: ['volume-extension', 'volume-extension'], rssMb: 30, pssMb: 20 },
+    ];
+    const go = row({ target: 'go-webhook', tracing: 'n/a', peakRssMb: 17 });
+    const [measured, , goRow] = topology([...rows, go], 8, sideBySide);
+    assert.deepEqual([measured?.processes, measured?.memoryMb, measured?.oneNodeMb], [3, 220, 95]);
+    assert.deepEqual([goRow?.processes, goRow?.memoryMb, goRow?.oneNodeMb], [2, 30, 20]);
+  });
+
+  it('shows the bare Node floor of the same scheme beside the peak RSS judged', () => {
+    const goals = evaluateGoals(
+      [
+        row({ target: 'floor-http', function: null, tracing: 'n/a', floorRun: 'first', peakRssMb: 81.6 }),
+        row({
+          target: 'floor',
+          scheme: 'https',
+          function: null,
+          tracing: 'n/a',
+          floorRun: 'first',
+          peakRssMb: 99,
+        }),
+        row({ peakRssMb: 84.8 }),
+      ],
+      [],
+      [],
+    );
+    const rss = goals.find((g) => /peak RSS/.test(g.goal));
+    assert.deepEqual(
+      [rss?.where, rss?.measured, rss?.pass],
+      ['image (bare Node floor: 81.6 MB)', 84.8, false],
+    );
+  });
+
+  it('runs a process per function at once and adds up their memory, the shared pages once', async () => {
+    const image = targets.find((t) => t.name === 'image');
+    assert.ok(image);
+    await image.prepare?.(() => {});
+    const benchCase = benchCases().find((c) => c.name === 'knative') as BenchCase;
+    const workDir = mkdtempSync(join(dir, 'side-'));
+    const bodyFile = join(workDir, 'knative.json');
+    writeFileSync(bodyFile, benchCase.body);
+    const fns = benchFunctions.filter((fn) => ['volume-extension', 'node-selector'].includes(fn.name));
+    const otlp = await startOtlpSink();
+    const result = await measureSideBySide(image, fns, benchCase, bodyFile, {
+      durationSeconds: 1,
+      warmupSeconds: 0,
+      connections: 4,
+      tls: makeCertificate(workDir),
+      workDir,
+      serverTmp: workDir,
+      otlp,
+      log: () => {},
+    }).finally(() => otlp.close());
+    assert.deepEqual(result.functions, ['volume-extension', 'node-selector']);
+    // Two processes of one executable: each holds its pages, together they hold them once.
+    assert.ok(result.rssMb > 2 * 30, `RSS added up ${result.rssMb} MB`);
+    assert.ok(
+      result.pssMb > 0 && result.pssMb < result.rssMb,
+      `PSS ${result.pssMb} MB, RSS ${result.rssMb} MB`,
+    );
   });
 });
