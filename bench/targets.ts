@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../test/support/apiserver.ts';
+import { dockerfileLines, imageCommand as imageCommandWords } from '../test/support/image-command.ts';
 import type { ServerCommand } from './server-process.ts';
 import type { BenchTls } from './tls.ts';
 
@@ -132,9 +133,7 @@ function npmStart(): string[] {
 
 /** The image's command (the Dockerfile's CMD). */
 function imageCommand(): string[] {
-  const cmd = dockerfileLines().find((line) => line.startsWith('CMD '));
-  if (!cmd) throw new Error('Dockerfile: no CMD');
-  return nodeCommand(JSON.parse(cmd.slice(4)) as string[], 'Dockerfile CMD');
+  return nodeCommand(imageCommandWords(), 'Dockerfile CMD');
 }
 
 /** The image's build step that fills Node's compile cache, so that its "cold" start is a new container's. */
@@ -142,10 +141,6 @@ function imageCompileCacheStep(): string[] {
   const run = dockerfileLines().find((line) => /^RUN node .*compile-cache\.mjs$/.test(line));
   if (!run) throw new Error('Dockerfile: no RUN of dist/server/compile-cache.mjs');
   return nodeCommand(run.slice(4).split(/\s+/), 'Dockerfile RUN');
-}
-
-function dockerfileLines(): string[] {
-  return readFileSync(join(projectRoot, 'Dockerfile'), 'utf8').split('\n');
 }
 
 function tlsEnv({ tls }: TargetContext): Record<string, string> {

@@ -14,6 +14,7 @@ import { functionLoaders } from '../functions/registry.ts';
 import { bundle } from '../scripts/bundle.ts';
 import { ATTR } from '../shared/telemetry/observe.ts';
 import { projectRoot } from './support/apiserver.ts';
+import { imageNodeFlags } from './support/image-command.ts';
 import { SPAN_KIND_SERVER, startOtlpReceiver } from './support/otlp-receiver.ts';
 import { startServer } from './support/process.ts';
 import { sample } from './support/reviews.ts';
@@ -109,7 +110,7 @@ registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringify(list)
         receiver = await startOtlpReceiver();
         running = await startServer(
           process.execPath,
-          ['--max-semi-space-size=1', '--no-maglev', join(server, entry)],
+          [...imageNodeFlags(), join(server, entry)],
           {
             FUNCTION: 'volume-extension',
             HOST: '127.0.0.1',

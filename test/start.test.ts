@@ -9,20 +9,13 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { bundle } from '../scripts/bundle.ts';
 import { apiserverVerdicts, projectRoot } from './support/apiserver.ts';
+import { imageCommand } from './support/image-command.ts';
 import { largeReview, MiB } from './support/large-review.ts';
 import { runToExit, startServer } from './support/process.ts';
 import { type Json, sharedFixture } from './support/reviews.ts';
 
 const LISTENING = /node-selector: listening on port (\d+) \(body limit 8\.0 MiB\)/;
 const FAAS_LISTENING = /node-selector: faas-js-runtime listening on port (\d+) \(body limit 8\.0 MiB\)/;
-
-/** The image's CMD, as the Dockerfile writes it. */
-function imageCommand(): string[] {
-  const line = readFileSync(join(projectRoot, 'Dockerfile'), 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('CMD '));
-  return JSON.parse(line?.slice(4) ?? '[]');
-}
 
 async function reviewsAnswered(port: number): Promise<void> {
   const reviews = [

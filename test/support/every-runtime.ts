@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundle } from '../../scripts/bundle.ts';
+import { imageNodeFlags } from './image-command.ts';
 import {
   call,
   OPENFAAS,
@@ -54,7 +55,7 @@ export async function startRuntime(
       { ...base, PORT: '0', HOST: '127.0.0.1' },
       new RegExp(`${base.FUNCTION}: listening on port (\\d+)`),
       'stdout',
-      ['--max-semi-space-size=1', '--no-maglev'],
+      imageNodeFlags(),
     );
     return described(name, entry, `http://127.0.0.1:${entry.url}/`);
   }
