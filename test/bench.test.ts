@@ -249,6 +249,26 @@ describe('npm run bench (harness smoke test)', () => {
     );
   });
 
+  it("shows the bare Node floor's CPU per review over the Go webhook's beside the ratio judged", () => {
+    const floor = { function: null, tracing: 'n/a' } as const;
+    const goals = evaluateGoals(
+      [
+        row({ ...floor, target: 'floor-http', floorRun: 'first', cpuUsPerRequest: 80 }),
+        row({ ...floor, target: 'floor-http', floorRun: 'last', cpuUsPerRequest: 100 }),
+        row({ ...floor, target: 'floor', scheme: 'https', floorRun: 'first', cpuUsPerRequest: 500 }),
+        row({ cpuUsPerRequest: 240 }),
+        row({ target: 'go-webhook', tracing: 'n/a', cpuUsPerRequest: 150 }),
+      ],
+      [],
+      [],
+    );
+    const cpu = goals.find((g) => /over the Go webhook/.test(g.goal));
+    assert.deepEqual(
+      [cpu?.where, cpu?.measured, cpu?.pass],
+      ['image vs go-webhook (bare Node floor: 0.6 ×)', 1.6, false],
+    );
+  });
+
   it('runs a process per function at once and adds up their memory, the shared pages once', async () => {
     const image = targets.find((t) => t.name === 'image');
     assert.ok(image);
