@@ -33,11 +33,20 @@ export interface ControlPlaneOptions {
   readonly nodes?: readonly string[];
 }
 
-/** Builds the binaries when missing (10-20 minutes the first time), then returns their folder. */
+/**
+ * Builds the binaries when missing (10-20 minutes the first time), then returns their folder.
+ * Test files run side by side and several start a control plane: on a fresh machine each would
+ * start the build at once, into the one cache. Under flock (util-linux) one builds while the
+ * others wait for it, then find the binaries cached.
+ */
 export function buildControlPlane(): string {
   const build = join(kubeToolsDir, 'build.sh');
   if (!existsSync(build)) throw new Error(`kube-apiserver tools not found at ${build} (set SHARED_DIR)`);
-  return execFileSync('bash', [build], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const lock = `${process.env.KUBE_CACHE || '/var/cache/kube-1.20'}.build-lock`;
+  return execFileSync('flock', [lock, 'bash', build], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
 }
 
 function portIsFree(port: number): Promise<boolean> {
