@@ -6,7 +6,11 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../test/support/apiserver.ts';
-import { dockerfileLines, imageCommand as imageCommandWords } from '../test/support/image-command.ts';
+import {
+  dockerfileLines,
+  imageCommand as imageCommandWords,
+  imageNodeFlags,
+} from '../test/support/image-command.ts';
 import type { ServerCommand } from './server-process.ts';
 import type { BenchTls } from './tls.ts';
 
@@ -186,10 +190,11 @@ function floorScript(): string {
   return bareServerScript;
 }
 
+/** With the image's Node flags: the least a server holds and spends as the image runs Node. */
 function bare(context: TargetContext, scheme: Scheme): ServerCommand {
   const [fn] = context.functions;
   return {
-    argv: [node, floorScript()],
+    argv: [node, ...imageNodeFlags(), floorScript()],
     env: {
       ...(scheme === 'https' ? tlsEnv(context) : {}),
       ...(fn ? { ...fn.env, FUNCTION: fn.name } : {}),
@@ -203,7 +208,8 @@ function bare(context: TargetContext, scheme: Scheme): ServerCommand {
 export const floors: Record<Scheme, Target> = {
   https: {
     name: 'floor',
-    description: 'bare Node HTTPS server: parses the review, answers allowed: true, no patch',
+    description:
+      "bare Node HTTPS server with the image's Node flags: parses the review, answers allowed: true, no patch",
     scheme: 'https',
     serves: 'nothing',
     traced: false,
