@@ -20,7 +20,8 @@ export interface GoalResult {
 }
 
 const FUNCTION = 'volume-extension';
-const CASE = 'knative';
+/** The case the goals and the topology are judged on: the Knative review. */
+export const CASE = 'knative';
 const LARGE_CASE = 'knative-1mib';
 
 /** What a deployed instance runs: the image's command (deploy/, OpenFaaS) and npm start (func deploy). */

@@ -8,16 +8,20 @@ import { join } from 'node:path';
 import { functions as allFunctions } from '../functions/index.ts';
 import { projectRoot } from '../test/support/apiserver.ts';
 import { type BenchCase, benchCases } from './cases.ts';
-import { DEPLOYED_TARGETS, evaluateGoals, type GoalResult, type TopologyRow, topology } from './goals.ts';
+import {
+  CASE,
+  DEPLOYED_TARGETS,
+  evaluateGoals,
+  type GoalResult,
+  type TopologyRow,
+  topology,
+} from './goals.ts';
 import { type InProcessResult, measureInProcess } from './in-process.ts';
 import { type HttpRow, type MeasureOptions, measureRun, type Run, runsOf } from './measure.ts';
 import { startOtlpSink } from './otlp-sink.ts';
 import { measureSideBySide, type SideBySide } from './side-by-side.ts';
 import { measureStarts, type StartRow } from './starts.ts';
 import { benchFunctions, floors, type Target, targets } from './targets.ts';
-
-const TOPOLOGY_CASE = 'knative';
-
 import { makeCertificate } from './tls.ts';
 import { assertWrkInstalled } from './wrk.ts';
 
@@ -127,7 +131,7 @@ async function measureTopology(
   workDir: string,
   options: MeasureOptions,
 ): Promise<SideBySide[]> {
-  const benchCase = cases.find((c) => c.name === TOPOLOGY_CASE);
+  const benchCase = cases.find((c) => c.name === CASE);
   if (!benchCase) return [];
   const bodyFile = join(workDir, `${benchCase.name}.json`);
   const deployed = DEPLOYED_TARGETS.map((name) => chosen.find((t) => t.name === name)).find(Boolean);
